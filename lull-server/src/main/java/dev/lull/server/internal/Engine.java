@@ -1,0 +1,184 @@
+package dev.lull.server.internal;
+
+import dev.lull.server.BoundListener;
+import dev.lull.server.ListenerSpec;
+import io.netty.bootstrap.ServerBootstrap;
+import io.netty.channel.Channel;
+import io.netty.channel.ChannelInitializer;
+import io.netty.channel.ChannelOption;
+import io.netty.channel.EventLoopGroup;
+import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpServerCodec;
+import java.io.IOException;
+import java.io.UncheckedIOException;
+import java.net.InetSocketAddress;
+import java.net.SocketAddress;
+import java.net.UnixDomainSocketAddress;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.attribute.BasicFileAttributes;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Set;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.TimeUnit;
+
+/** The Netty side of a server: event loops, listeners, connections. */
+public final class Engine {
+  private static final System.Logger LOG = System.getLogger("dev.lull.server");
+
+  final Settings settings;
+  final Transport transport = Transport.best();
+  final ThreadFactory handlerThreads = Thread.ofVirtual().name("lull-handler-", 0).factory();
+  final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
+  final long readHeaderTimeoutNanos;
+  final long keepAliveTimeoutNanos;
+  private final Object lock = new Object();
+  private EventLoopGroup group;
+  private final List<Channel> serverChannels = new ArrayList<>();
+  private final List<BoundListener> bound = new ArrayList<>();
+  private final List<Path> ownedSocketFiles = new ArrayList<>();
+  private boolean started;
+  private boolean closed;
+
+  /** Once true, every response closes its connection (lame duck). */
+  volatile boolean draining;
+
+  public Engine(Settings settings) {
+    this.settings = settings;
+    this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
+    this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
+  }
+
+  public void start() {
+    synchronized (lock) {
+      if (started) throw new IllegalStateException("already started");
+      if (closed) throw new IllegalStateException("closed");
+      started = true;
+      group = transport.newGroup(settings.ioThreads(), "lull-io");
+      try {
+        for (ListenerSpec spec : settings.listeners()) {
+          switch (spec.kind()) {
+            case TCP -> bindTcp(spec);
+            case UNIX -> bindUnix(spec);
+            case SYSTEMD -> adoptSystemd(spec);
+          }
+        }
+      } catch (RuntimeException e) {
+        closeNow();
+        throw e;
+      }
+    }
+  }
+
+  public List<BoundListener> listeners() {
+    synchronized (lock) {
+      return List.copyOf(bound);
+    }
+  }
+
+  private void bindTcp(ListenerSpec spec) {
+    InetSocketAddress address =
+        spec.host().isEmpty()
+            ? new InetSocketAddress(spec.port())
+            : new InetSocketAddress(spec.host(), spec.port());
+    if (address.isUnresolved()) {
+      throw new IllegalArgumentException("unknown host in listener \"" + spec + "\"");
+    }
+    String name = spec.name().orElseThrow();
+    Channel ch = bind(bootstrap(name, true).channel(transport.tcpServerChannel()), address, spec);
+    register(ch, new BoundListener(name, ch.localAddress(), false));
+  }
+
+  private void bindUnix(ListenerSpec spec) {
+    Path path = spec.path().toAbsolutePath();
+    try {
+      // Replace a stale socket file left by an earlier run; never delete anything else.
+      BasicFileAttributes attrs =
+          Files.readAttributes(
+              path, BasicFileAttributes.class, java.nio.file.LinkOption.NOFOLLOW_LINKS);
+      if (attrs.isOther()) Files.delete(path);
+    } catch (java.nio.file.NoSuchFileException ignored) {
+      // nothing to replace
+    } catch (IOException e) {
+      throw new UncheckedIOException(
+          "cannot replace socket file " + path + ": " + e.getMessage(), e);
+    }
+    String name = spec.name().orElseThrow();
+    Channel ch =
+        bind(
+            bootstrap(name, false).channel(transport.unixServerChannel()),
+            new DomainSocketAddress(path.toString()),
+            spec);
+    ownedSocketFiles.add(path);
+    register(ch, new BoundListener(name, UnixDomainSocketAddress.of(path), false));
+  }
+
+  private void adoptSystemd(ListenerSpec spec) {
+    throw new IllegalStateException("systemd listeners are not supported yet: " + spec);
+  }
+
+  private Channel bind(ServerBootstrap b, SocketAddress address, ListenerSpec spec) {
+    try {
+      return b.bind(address).syncUninterruptibly().channel();
+    } catch (Exception e) {
+      throw new UncheckedIOException(
+          new IOException("cannot listen on " + spec + ": " + e.getMessage(), e));
+    }
+  }
+
+  void register(Channel ch, BoundListener listener) {
+    serverChannels.add(ch);
+    bound.add(listener);
+  }
+
+  ServerBootstrap bootstrap(String listenerName, boolean tcp) {
+    ServerBootstrap b =
+        new ServerBootstrap()
+            .group(group)
+            .option(ChannelOption.SO_BACKLOG, 1024)
+            .childHandler(
+                new ChannelInitializer<>() {
+                  @Override
+                  protected void initChannel(Channel ch) {
+                    HttpConnection conn = new HttpConnection(Engine.this, listenerName);
+                    ch.pipeline()
+                        .addLast("activity", conn.activityHandler())
+                        .addLast(
+                            "codec",
+                            new HttpServerCodec(
+                                new HttpDecoderConfig()
+                                    .setMaxInitialLineLength(settings.maxRequestLineLength())
+                                    .setMaxHeaderSize(settings.maxHeaderSize())
+                                    .setMaxChunkSize(16 * 1024)))
+                        .addLast("http", conn);
+                  }
+                });
+    if (tcp) b.childOption(ChannelOption.TCP_NODELAY, true);
+    return b;
+  }
+
+  /** Closes listeners and connections at once and stops the event loops. */
+  public void close() {
+    synchronized (lock) {
+      if (closed) return;
+      closed = true;
+      closeNow();
+    }
+  }
+
+  private void closeNow() {
+    for (Channel ch : serverChannels) ch.close().syncUninterruptibly();
+    for (HttpConnection c : connections) c.forceClose();
+    for (Path p : ownedSocketFiles) {
+      try {
+        Files.deleteIfExists(p);
+      } catch (IOException e) {
+        LOG.log(System.Logger.Level.DEBUG, "cannot delete socket file " + p, e);
+      }
+    }
+    if (group != null) group.shutdownGracefully(0, 2, TimeUnit.SECONDS).syncUninterruptibly();
+  }
+}

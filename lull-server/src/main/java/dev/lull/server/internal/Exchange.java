@@ -1,0 +1,140 @@
+package dev.lull.server.internal;
+
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpRequest;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpUtil;
+import java.util.concurrent.ThreadFactory;
+
+/**
+ * One request and its response. Created on the event loop when a request head arrives, run on its
+ * own virtual thread when its turn on the connection comes.
+ */
+final class Exchange implements Runnable {
+  private static final System.Logger LOG = System.getLogger("dev.lull.server");
+
+  final HttpConnection conn;
+  final HttpRequest request;
+  final HttpResponseStatus errorStatus; // non-null: answer with this status, run no handler
+  final Throwable errorCause;
+  final RequestBody body;
+  final boolean keepAlive;
+  final boolean expectContinue;
+  final long declaredLength;
+
+  // Event loop only.
+  long bodyReceived;
+  boolean closeAfter;
+
+  private volatile boolean continueSent;
+  private volatile boolean gone;
+  private volatile Thread thread;
+  private NettyRequest req;
+  private NettyResponse res;
+
+  Exchange(HttpConnection conn, HttpRequest request) {
+    this(conn, request, null, null);
+  }
+
+  private Exchange(
+      HttpConnection conn, HttpRequest request, HttpResponseStatus errorStatus, Throwable cause) {
+    this.conn = conn;
+    this.request = request;
+    this.errorStatus = errorStatus;
+    this.errorCause = cause;
+    this.body = new RequestBody(this);
+    this.keepAlive = errorStatus == null && HttpUtil.isKeepAlive(request);
+    this.expectContinue =
+        errorStatus == null
+            && HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(
+                request.headers().get(HttpHeaderNames.EXPECT));
+    this.declaredLength = HttpUtil.getContentLength(request, -1L);
+  }
+
+  static Exchange error(
+      HttpConnection conn, HttpRequest request, HttpResponseStatus status, Throwable cause) {
+    return new Exchange(conn, request, status, cause);
+  }
+
+  void start(ThreadFactory threads) {
+    Thread t = threads.newThread(this);
+    thread = t;
+    t.start();
+  }
+
+  @Override
+  public void run() {
+    req = new NettyRequest(this);
+    res = new NettyResponse(this);
+    try {
+      conn.engine.settings.handler().handle(req, res);
+      res.finish();
+    } catch (Throwable e) {
+      res.fail(e);
+    } finally {
+      body.close();
+      thread = null;
+    }
+  }
+
+  /** Handler thread: sends {@code 100 Continue} before the first read of a body that expects it. */
+  void beforeBodyRead() {
+    if (expectContinue && !continueSent) {
+      continueSent = true;
+      conn.channel.eventLoop().execute(conn::writeContinue);
+    }
+  }
+
+  /** Handler thread: the body buffer drained below the low-water mark. */
+  void resumeReading() {
+    conn.channel.eventLoop().execute(conn::updateReading);
+  }
+
+  /** Event loop: whether the client waits for a 100 Continue that will never come. */
+  boolean continueSkipped() {
+    return expectContinue && !continueSent && !body.isComplete();
+  }
+
+  /** Event loop: body bytes still to come, when the length was declared; 0 when unknown. */
+  long bodyExpectedRemaining() {
+    return declaredLength >= 0 ? declaredLength - bodyReceived : 0;
+  }
+
+  /** Whether the response head lets the client find the end of the body without a close. */
+  boolean lengthKnown(HttpResponse head) {
+    return HttpUtil.isContentLengthSet(head) || HttpUtil.isTransferEncodingChunked(head);
+  }
+
+  boolean isHead() {
+    return request.method().name().equals("HEAD");
+  }
+
+  boolean isGone() {
+    return gone;
+  }
+
+  /** Event loop: the connection closed under this exchange. */
+  void connectionClosed(ClientGoneException e) {
+    gone = true;
+    body.fail(e);
+  }
+
+  void interrupt() {
+    Thread t = thread;
+    if (t != null) t.interrupt();
+  }
+
+  static void logHandlerFailure(Exchange ex, Throwable e) {
+    LOG.log(
+        System.Logger.Level.ERROR,
+        "handler failed: "
+            + ex.request.method()
+            + " "
+            + ex.request.uri()
+            + ": "
+            + e
+            + (e.getStackTrace().length > 0 ? " at " + e.getStackTrace()[0] : ""));
+  }
+}

@@ -1,0 +1,332 @@
+package dev.lull.server.internal;
+
+import dev.lull.server.Response;
+import io.netty.buffer.ByteBuf;
+import io.netty.buffer.Unpooled;
+import io.netty.channel.Channel;
+import io.netty.handler.codec.http.DefaultFullHttpResponse;
+import io.netty.handler.codec.http.DefaultHttpContent;
+import io.netty.handler.codec.http.DefaultHttpHeaders;
+import io.netty.handler.codec.http.DefaultHttpResponse;
+import io.netty.handler.codec.http.EmptyHttpHeaders;
+import io.netty.handler.codec.http.FullHttpResponse;
+import io.netty.handler.codec.http.HttpHeaderNames;
+import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpObject;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseStatus;
+import io.netty.handler.codec.http.HttpVersion;
+import io.netty.handler.codec.http.LastHttpContent;
+import java.io.IOException;
+import java.io.InterruptedIOException;
+import java.io.OutputStream;
+import java.io.UncheckedIOException;
+import java.nio.charset.StandardCharsets;
+
+/** The response side of an exchange; used by the handler thread only. */
+final class NettyResponse implements Response {
+  private static final byte[] EMPTY = new byte[0];
+
+  private final Exchange ex;
+  private final Channel channel;
+  private final HttpHeaders headers = new DefaultHttpHeaders();
+  private int status = 200;
+  private boolean committed;
+  private boolean completed;
+  private BodyStream stream;
+
+  NettyResponse(Exchange ex) {
+    this.ex = ex;
+    this.channel = ex.conn.channel;
+  }
+
+  @Override
+  public Response status(int code) {
+    if (code < 100 || code > 999)
+      throw new IllegalArgumentException("status out of range: " + code);
+    checkNotCommitted();
+    this.status = code;
+    return this;
+  }
+
+  @Override
+  public int status() {
+    return status;
+  }
+
+  @Override
+  public Response header(String name, String value) {
+    checkNotCommitted();
+    headers.set(name, value);
+    return this;
+  }
+
+  @Override
+  public Response addHeader(String name, String value) {
+    checkNotCommitted();
+    headers.add(name, value);
+    return this;
+  }
+
+  @Override
+  public boolean isCommitted() {
+    return committed;
+  }
+
+  private void checkNotCommitted() {
+    if (committed) throw new IllegalStateException("response already committed");
+  }
+
+  @Override
+  public void send(String body) {
+    if (!headers.contains(HttpHeaderNames.CONTENT_TYPE)) {
+      headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    }
+    send(body.getBytes(StandardCharsets.UTF_8));
+  }
+
+  @Override
+  public void send(byte[] body) {
+    checkNotCommitted();
+    if (stream != null && stream.count > 0) {
+      throw new IllegalStateException("body() was already written to");
+    }
+    sendFull(Unpooled.wrappedBuffer(body), body.length);
+  }
+
+  private void sendFull(ByteBuf content, int length) {
+    committed = true;
+    completed = true;
+    HttpResponseStatus st = HttpResponseStatus.valueOf(status);
+    boolean bodyAllowed = bodyAllowed(status);
+    if (bodyAllowed) {
+      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
+    } else {
+      headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+    }
+    headers.set(HttpHeaderNames.DATE, HttpDates.now());
+    ByteBuf payload = content;
+    if (!bodyAllowed || ex.isHead()) {
+      content.release();
+      payload = Unpooled.EMPTY_BUFFER;
+    }
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, st, payload, headers, EmptyHttpHeaders.INSTANCE);
+    if (ex.isGone()) {
+      res.release();
+      throw new UncheckedIOException(new ClientGoneException());
+    }
+    post(res, false);
+  }
+
+  private void post(HttpObject last, boolean abort) {
+    channel.eventLoop().execute(() -> ex.conn.complete(ex, last, abort));
+  }
+
+  private static boolean bodyAllowed(int status) {
+    return status >= 200 && status != 204 && status != 304;
+  }
+
+  @Override
+  public OutputStream body() {
+    if (stream == null) {
+      if (completed) throw new IllegalStateException("response already sent");
+      stream = new BodyStream(Math.max(ex.conn.engine.settings.responseBufferSize(), 1));
+    }
+    return stream;
+  }
+
+  /** After the handler returned: completes a response the handler left open. */
+  void finish() throws IOException {
+    if (completed) return;
+    if (stream != null) {
+      stream.close();
+    } else {
+      sendFull(Unpooled.EMPTY_BUFFER, 0);
+    }
+  }
+
+  /** After the handler threw. */
+  void fail(Throwable e) {
+    if (ex.isGone() || e instanceof ClientGoneException) {
+      // The client left: an expected outcome, not an error.
+      if (!completed) {
+        completed = true;
+        post(null, true);
+      }
+      return;
+    }
+    if (completed) {
+      Exchange.logHandlerFailure(ex, e);
+      return;
+    }
+    if (!committed) {
+      boolean tooLarge = e instanceof BodyTooLargeException;
+      if (!tooLarge) Exchange.logHandlerFailure(ex, e);
+      headers.clear();
+      status = tooLarge ? 413 : 500;
+      byte[] body =
+          (tooLarge ? "413 Request Entity Too Large\n" : "500 Internal Server Error\n")
+              .getBytes(StandardCharsets.US_ASCII);
+      headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+      if (stream != null) stream.discard();
+      sendFull(Unpooled.wrappedBuffer(body), body.length);
+      return;
+    }
+    Exchange.logHandlerFailure(ex, e);
+    completed = true;
+    post(null, true);
+  }
+
+  /** The streamed body; buffers up to the response buffer size before committing. */
+  private final class BodyStream extends OutputStream {
+    private byte[] buf;
+    private int count;
+    private long written;
+    private long declared = -1;
+    private boolean closed;
+
+    BodyStream(int size) {
+      this.buf = new byte[size];
+    }
+
+    @Override
+    public void write(int b) throws IOException {
+      write(new byte[] {(byte) b}, 0, 1);
+    }
+
+    @Override
+    public void write(byte[] b, int off, int len) throws IOException {
+      java.util.Objects.checkFromIndexSize(off, len, b.length);
+      checkOpen();
+      if (len <= buf.length - count) {
+        System.arraycopy(b, off, buf, count, len);
+        count += len;
+        return;
+      }
+      sendBuffered(false);
+      if (len >= buf.length) {
+        ByteBuf chunk = channel.alloc().buffer(len);
+        chunk.writeBytes(b, off, len);
+        writeChunk(chunk, false);
+      } else {
+        System.arraycopy(b, off, buf, 0, len);
+        count = len;
+      }
+    }
+
+    @Override
+    public void flush() throws IOException {
+      checkOpen();
+      sendBuffered(true);
+    }
+
+    @Override
+    public void close() throws IOException {
+      if (closed) return;
+      closed = true;
+      if (!committed) {
+        // Everything fit in the buffer: one write with Content-Length.
+        byte[] body = count == buf.length ? buf : java.util.Arrays.copyOf(buf, count);
+        int n = count;
+        count = 0;
+        sendFull(Unpooled.wrappedBuffer(body), n);
+        return;
+      }
+      sendBuffered(false);
+      if (declared >= 0 && written != declared && !ex.isHead()) {
+        completed = true;
+        post(null, true);
+        throw new IOException(
+            "body of " + written + " bytes does not match Content-Length " + declared);
+      }
+      completed = true;
+      if (ex.isGone()) throw new ClientGoneException();
+      post(LastHttpContent.EMPTY_LAST_CONTENT, false);
+    }
+
+    void discard() {
+      count = 0;
+      closed = true;
+    }
+
+    private void checkOpen() throws IOException {
+      if (closed || completed) throw new IOException("response body closed");
+      if (ex.isGone()) throw new ClientGoneException();
+    }
+
+    private void commit() {
+      committed = true;
+      HttpResponseStatus st = HttpResponseStatus.valueOf(status);
+      headers.set(HttpHeaderNames.DATE, HttpDates.now());
+      String cl = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+      if (cl != null) {
+        try {
+          declared = Long.parseLong(cl);
+        } catch (NumberFormatException e) {
+          throw new IllegalStateException("invalid Content-Length header: " + cl);
+        }
+        headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
+      } else if (bodyAllowed(status) && ex.request.protocolVersion().equals(HttpVersion.HTTP_1_1)) {
+        headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
+      }
+      HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, st, headers);
+      channel.eventLoop().execute(() -> ex.conn.writeHead(ex, head));
+    }
+
+    private void sendBuffered(boolean flush) throws IOException {
+      if (!committed) commit();
+      if (count > 0) {
+        ByteBuf chunk = channel.alloc().buffer(count);
+        chunk.writeBytes(buf, 0, count);
+        count = 0;
+        writeChunk(chunk, flush);
+      } else if (flush) {
+        channel.flush();
+      }
+    }
+
+    private void writeChunk(ByteBuf chunk, boolean flush) throws IOException {
+      written += chunk.readableBytes();
+      if (declared >= 0 && written > declared) {
+        chunk.release();
+        throw new IOException("body longer than Content-Length " + declared);
+      }
+      if (ex.isHead() || !bodyAllowed(status)) {
+        chunk.release();
+        return;
+      }
+      if (flush) {
+        channel.writeAndFlush(new DefaultHttpContent(chunk), channel.voidPromise());
+      } else {
+        channel.write(new DefaultHttpContent(chunk), channel.voidPromise());
+      }
+      awaitWritable();
+    }
+
+    /** Blocks the handler thread while the connection has more queued than it can take. */
+    private void awaitWritable() throws IOException {
+      if (channel.isWritable()) return;
+      channel.flush();
+      HttpConnection conn = ex.conn;
+      conn.writeLock.lock();
+      try {
+        while (!channel.isWritable()) {
+          if (!channel.isActive() || ex.isGone()) throw new ClientGoneException();
+          conn.writableChanged.await();
+        }
+      } catch (InterruptedException e) {
+        Thread.currentThread().interrupt();
+        throw new InterruptedIOException("interrupted while writing the response");
+      } finally {
+        conn.writeLock.unlock();
+      }
+    }
+  }
+
+  static byte[] empty() {
+    return EMPTY;
+  }
+}

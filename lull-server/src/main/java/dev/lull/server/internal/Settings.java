@@ -1,0 +1,18 @@
+package dev.lull.server.internal;
+
+import dev.lull.server.Handler;
+import dev.lull.server.ListenerSpec;
+import java.time.Duration;
+import java.util.List;
+
+/** The validated configuration of one server. */
+public record Settings(
+    List<ListenerSpec> listeners,
+    Handler handler,
+    int maxRequestLineLength,
+    int maxHeaderSize,
+    long maxBodySize,
+    Duration readHeaderTimeout,
+    Duration keepAliveTimeout,
+    int ioThreads,
+    int responseBufferSize) {}
