@@ -1,29 +1,34 @@
 #!/usr/bin/env bash
 # Lull's demo `GET /` against a raw Netty hello-world server (same Netty, answers on the event loop),
-# in one run, interleaved, with wrk on loopback. Prints a table of medians and the ratios Lull/Netty,
+# in one run, interleaved, with wrk on loopback. Prints a table of medians and the ratios to Netty,
 # then the same as Markdown for docs/BENCHMARKS.md.
 #
 #   bench/run.sh                                   # defaults: 3 rounds of 10 s at 64 and 256 connections
 #   ROUNDS=5 DURATION=20s CONNS="64 256" bench/run.sh
+#   LULL_B_JAVA_OPTS="-Djdk.virtualThreadScheduler.parallelism=1" bench/run.sh   # adds a 2nd Lull variant
 #
 # Environment (all optional):
-#   ROUNDS=3          interleaved rounds (A B A B ...) per connection count; medians are over rounds
+#   ROUNDS=3          interleaved rounds per connection count (A B A B ..., the order rotating each
+#                     round); medians are over rounds
 #   DURATION=10s      length of each measured wrk run
 #   WARMUP=10s        wrk run against each server before measuring (JIT warm-up), at the first N
 #   CONNS="64 256"    keep-alive connection counts
 #   THREADS=1         wrk threads (-t)
 #   PIN=0             1: servers on CPU 0 (taskset -c 0) and wrk on CPU 1; 0: everything unpinned
-#   JAVA_OPTS=        extra JVM flags for BOTH servers (e.g. -Xmx256m); Lull gets them via LULL_JAVA_OPTS
+#   JAVA_OPTS=        extra JVM flags for ALL servers (e.g. -Xmx256m); Lull gets them via LULL_JAVA_OPTS
 #   LULL_ARGS=        extra flags for `lull demo` (e.g. --io-threads 1)
+#   LULL_B_JAVA_OPTS=, LULL_B_ARGS=   when either is set, a second Lull ("lull-b") runs with these
+#                     JVM flags / demo flags added, measured in the same rounds (for A/B experiments)
 #   NETTY_THREADS=0   event-loop threads of the Netty peer (0 = one per CPU, like Lull's default)
 #   SKIP_BUILD=0      1: use the jars already built
-#   OUT=bench/out/<timestamp>   where raw wrk outputs and results.tsv are kept
+#   OUT=bench/out/<timestamp>   where raw wrk outputs, server logs and results.tsv are kept
 #
-# Both JVMs get the flags Lull's launcher uses: -XX:+UseSerialGC -Dio.netty.jfr.enabled=false
+# Every JVM gets the flags Lull's launcher uses: -XX:+UseSerialGC -Dio.netty.jfr.enabled=false
 # --enable-native-access=ALL-UNNAMED (the Netty peer gets them spelled out below), plus JAVA_OPTS.
 # Server CPU per request = (utime+stime of the server process over one wrk run, from /proc/PID/stat)
-# / requests completed in that run; it counts every thread of the JVM (event loops, virtual threads'
-# carriers, JIT, GC).
+# / requests completed in that run; it counts every thread of the JVM (event loops, carriers of the
+# virtual threads, JIT, GC). cs/req = context switches of all its threads per request; idle = share
+# of the whole machine's CPU time left idle during the run (near 0: the machine was saturated).
 set -euo pipefail
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -35,6 +40,8 @@ THREADS=${THREADS:-1}
 PIN=${PIN:-0}
 JAVA_OPTS=${JAVA_OPTS:-}
 LULL_ARGS=${LULL_ARGS:-}
+LULL_B_JAVA_OPTS=${LULL_B_JAVA_OPTS:-}
+LULL_B_ARGS=${LULL_B_ARGS:-}
 NETTY_THREADS=${NETTY_THREADS:-0}
 SKIP_BUILD=${SKIP_BUILD:-0}
 OUT=${OUT:-$ROOT/bench/out/$(date +%Y%m%d-%H%M%S)}
@@ -76,62 +83,71 @@ fi
 [ -f "$PEER_JAR" ] || die "missing $PEER_JAR (run without SKIP_BUILD=1)"
 
 # ---------------------------------------------------------------- servers
-PIDS=()
+SERVERS=(lull netty)
+[ -z "$LULL_B_JAVA_OPTS$LULL_B_ARGS" ] || SERVERS=(lull lull-b netty)
+declare -A PID PORT
+STARTED=()
 cleanup() {
   local p
-  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
-  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  for p in "${STARTED[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${STARTED[@]}"; do wait "$p" 2>/dev/null || true; done
 }
 trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 port_in_use() { (exec 3<>"/dev/tcp/127.0.0.1/$1") 2>/dev/null; }
 
-free_port() { # a port nobody listens on, from a range unlikely to be used
-  local p
+free_port() { # a port nobody listens on and we have not handed out, from a range unlikely to be used
+  local p used
   for _ in $(seq 1 50); do
     p=$((20000 + RANDOM % 20000))
-    port_in_use "$p" || { echo "$p"; return 0; }
+    used=0
+    for q in "${PORT[@]}"; do [ "$q" != "$p" ] || used=1; done
+    [ "$used" = 0 ] && ! port_in_use "$p" && { echo "$p"; return 0; }
   done
   die "no free port found"
 }
 
-wait_listening() { # PID PORT NAME
-  local deadline=$((SECONDS + 60))
-  until port_in_use "$2"; do
-    kill -0 "$1" 2>/dev/null || die "$3 exited at start (log: $OUT/$3.log)"
-    [ "$SECONDS" -lt "$deadline" ] || die "$3 did not listen on port $2 within 60 s"
-    sleep 0.2
-  done
+start_server() { # NAME
+  local name=$1 port
+  port=$(free_port)
+  PORT[$name]=$port
+  # ./lull execs java, so $! is the JVM itself (and so it is under taskset, which execs too).
+  # shellcheck disable=SC2086
+  case "$name" in
+    lull)
+      LULL_JAVA_OPTS="$JAVA_OPTS" "${SERVER_PIN[@]}" "$ROOT/lull" demo --listen "127.0.0.1:$port" \
+        $LULL_ARGS >"$OUT/$name.log" 2>&1 &
+      ;;
+    lull-b)
+      LULL_JAVA_OPTS="$JAVA_OPTS $LULL_B_JAVA_OPTS" "${SERVER_PIN[@]}" "$ROOT/lull" demo \
+        --listen "127.0.0.1:$port" $LULL_ARGS $LULL_B_ARGS >"$OUT/$name.log" 2>&1 &
+      ;;
+    netty)
+      "${SERVER_PIN[@]}" "$JAVA" $JAVA_OPTS "${LAUNCHER_FLAGS[@]}" -jar "$PEER_JAR" "$port" 127.0.0.1 \
+        "$NETTY_THREADS" >"$OUT/$name.log" 2>&1 &
+      ;;
+  esac
+  PID[$name]=$!
+  STARTED+=("$!")
 }
 
-LULL_PORT=$(free_port)
-NETTY_PORT=$(free_port)
-[ "$LULL_PORT" != "$NETTY_PORT" ] || NETTY_PORT=$(free_port)
-
-# ./lull execs java, so $! is the JVM itself (and so is it under taskset, which execs too).
-# shellcheck disable=SC2086
-LULL_JAVA_OPTS="$JAVA_OPTS" "${SERVER_PIN[@]}" "$ROOT/lull" demo --listen "127.0.0.1:$LULL_PORT" $LULL_ARGS \
-  >"$OUT/lull.log" 2>&1 &
-LULL_PID=$!
-PIDS+=("$LULL_PID")
-# shellcheck disable=SC2086
-"${SERVER_PIN[@]}" "$JAVA" $JAVA_OPTS "${LAUNCHER_FLAGS[@]}" -jar "$PEER_JAR" "$NETTY_PORT" 127.0.0.1 \
-  "$NETTY_THREADS" >"$OUT/netty.log" 2>&1 &
-NETTY_PID=$!
-PIDS+=("$NETTY_PID")
-wait_listening "$LULL_PID" "$LULL_PORT" lull
-wait_listening "$NETTY_PID" "$NETTY_PORT" netty
-
-# Both answer 200 to GET / before we measure anything.
-for name in lull netty; do
-  port=$([ "$name" = lull ] && echo "$LULL_PORT" || echo "$NETTY_PORT")
-  exec 3<>"/dev/tcp/127.0.0.1/$port"
+wait_ready() { # NAME: listening, and answering 200 to GET /
+  local name=$1 deadline=$((SECONDS + 60)) status
+  until port_in_use "${PORT[$name]}"; do
+    kill -0 "${PID[$name]}" 2>/dev/null || die "$name exited at start (log: $OUT/$name.log)"
+    [ "$SECONDS" -lt "$deadline" ] || die "$name did not listen on port ${PORT[$name]} within 60 s"
+    sleep 0.2
+  done
+  exec 3<>"/dev/tcp/127.0.0.1/${PORT[$name]}"
   printf 'GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n' >&3
   status=$(head -1 <&3 | tr -d '\r')
   exec 3<&-
   case "$status" in "HTTP/1.1 200"*) ;; *) die "$name answered '$status' to GET /" ;; esac
-done
+}
+
+for s in "${SERVERS[@]}"; do start_server "$s"; done
+for s in "${SERVERS[@]}"; do wait_ready "$s"; done
 
 # ---------------------------------------------------------------- measuring
 CLK_TCK=$(getconf CLK_TCK)
@@ -142,6 +158,15 @@ cpu_ticks() { # utime+stime of PID, in clock ticks (fields 14 and 15; field 2 ma
   awk '{ print $12 + $13 }' <<<"$s"
 }
 
+ctx_switches() { # voluntary + involuntary context switches summed over the threads of PID
+  cat /proc/"$1"/task/*/status 2>/dev/null |
+    awk '/^(non)?voluntary_ctxt_switches:/ { s += $2 } END { print s + 0 }'
+}
+
+cpu_idle() { # "idle total" jiffies of the whole machine, from /proc/stat
+  awk '/^cpu / { t = 0; for (i = 2; i <= NF; i++) t += $i; print $5 + $6, t; exit }' /proc/stat
+}
+
 to_ms() { # wrk latency like 812.00us, 2.31ms, 1.02s, 3.00m -> milliseconds
   awk -v v="$1" 'BEGIN {
     n = v + 0; u = v; sub(/^[0-9.]+/, "", u)
@@ -150,16 +175,17 @@ to_ms() { # wrk latency like 812.00us, 2.31ms, 1.02s, 3.00m -> milliseconds
 }
 
 RESULTS="$OUT/results.tsv"
-printf 'server\tconns\tround\treq_s\tp50_ms\tp99_ms\tcpu_us_per_req\terrors\n' >"$RESULTS"
+printf 'server\tconns\tround\treq_s\tp50_ms\tp99_ms\tcpu_us_per_req\terrors\tcs_per_req\tmachine_idle_pct\n' \
+  >"$RESULTS"
 
-run_wrk() { # NAME PORT CONNS DURATION ROUND(or "warmup")
-  local name=$1 port=$2 conns=$3 dur=$4 round=$5 pid file t0 t1 rps p50 p99 reqs errs cpu
-  pid=$([ "$name" = lull ] && echo "$LULL_PID" || echo "$NETTY_PID")
+run_wrk() { # NAME CONNS DURATION ROUND(or "warmup")
+  local name=$1 conns=$2 dur=$3 round=$4 pid file t0 t1 cs0 cs1 i0 i1 rps reqs p50 p99 errs cpu cs idle
+  pid=${PID[$name]}
   file="$OUT/wrk-$name-c$conns-$round.txt"
-  t0=$(cpu_ticks "$pid")
-  "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$conns" -d"$dur" --latency "http://127.0.0.1:$port/" >"$file" 2>&1 ||
-    die "wrk failed against $name: $(tail -3 "$file")"
-  t1=$(cpu_ticks "$pid")
+  t0=$(cpu_ticks "$pid"); cs0=$(ctx_switches "$pid"); i0=$(cpu_idle)
+  "${WRK_PIN[@]}" wrk -t"$THREADS" -c"$conns" -d"$dur" --latency "http://127.0.0.1:${PORT[$name]}/" \
+    >"$file" 2>&1 || die "wrk failed against $name: $(tail -3 "$file")"
+  t1=$(cpu_ticks "$pid"); cs1=$(ctx_switches "$pid"); i1=$(cpu_idle)
   [ "$round" = warmup ] && return 0
   rps=$(awk '/^Requests\/sec:/ { print $2 }' "$file")
   reqs=$(awk '/requests in/ { print $1 }' "$file")
@@ -169,26 +195,28 @@ run_wrk() { # NAME PORT CONNS DURATION ROUND(or "warmup")
               /Non-2xx or 3xx/ { s += $NF } END { print s + 0 }' "$file")
   [ -n "$rps" ] && [ -n "$reqs" ] && [ "$reqs" -gt 0 ] || die "cannot parse wrk output $file"
   cpu=$(awk -v d=$((t1 - t0)) -v hz="$CLK_TCK" -v n="$reqs" 'BEGIN { printf "%.2f", d / hz / n * 1e6 }')
-  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$round" "$rps" "$p50" "$p99" "$cpu" "$errs" \
-    >>"$RESULTS"
-  log "$(printf '%-5s c=%-4s round %s: %9.0f req/s  p50 %7.3f ms  p99 %7.3f ms  cpu %6.2f us/req%s' \
-    "$name" "$conns" "$round" "$rps" "$p50" "$p99" "$cpu" "$([ "$errs" = 0 ] || echo "  ERRORS $errs")")"
+  cs=$(awk -v d=$((cs1 - cs0)) -v n="$reqs" 'BEGIN { printf "%.3f", d / n }')
+  idle=$(awk -v a="$i0" -v b="$i1" 'BEGIN { split(a, x, " "); split(b, y, " ");
+                                           printf "%.1f", 100 * (y[1] - x[1]) / (y[2] - x[2]) }')
+  printf '%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n' "$name" "$conns" "$round" "$rps" "$p50" "$p99" "$cpu" \
+    "$errs" "$cs" "$idle" >>"$RESULTS"
+  log "$(printf '%-6s c=%-4s round %s: %7.0f req/s  p50 %6.2f ms  p99 %7.2f ms  %6.2f us/req  %.2f cs/req  idle %4.1f%%%s' \
+    "$name" "$conns" "$round" "$rps" "$p50" "$p99" "$cpu" "$cs" "$idle" \
+    "$([ "$errs" = 0 ] || echo "  ERRORS $errs")")"
 }
 
 LOAD_BEFORE=$(cut -d' ' -f1-3 /proc/loadavg)
-log "load average before: $LOAD_BEFORE; results in $OUT"
+log "servers: ${SERVERS[*]}; load average before: $LOAD_BEFORE; results in $OUT"
 FIRST_CONNS=${CONNS%% *}
 log "warming up each server for $WARMUP at $FIRST_CONNS connections"
-run_wrk lull "$LULL_PORT" "$FIRST_CONNS" "$WARMUP" warmup
-run_wrk netty "$NETTY_PORT" "$FIRST_CONNS" "$WARMUP" warmup
+for s in "${SERVERS[@]}"; do run_wrk "$s" "$FIRST_CONNS" "$WARMUP" warmup; done
 
+N=${#SERVERS[@]}
 for c in $CONNS; do
   for r in $(seq 1 "$ROUNDS"); do
-    # Alternate which server goes first so that neither always follows the other's run.
-    if [ $((r % 2)) = 1 ]; then order="lull netty"; else order="netty lull"; fi
-    for name in $order; do
-      port=$([ "$name" = lull ] && echo "$LULL_PORT" || echo "$NETTY_PORT")
-      run_wrk "$name" "$port" "$c" "$DURATION" "$r"
+    # Rotate the order so that no server always runs right after the same other one.
+    for i in $(seq 0 $((N - 1))); do
+      run_wrk "${SERVERS[$(((i + r - 1) % N))]}" "$c" "$DURATION" "$r"
     done
   done
 done
@@ -208,35 +236,47 @@ JVER=$("$JAVA" -version 2>&1 | head -1)
 MACHINE="$(nproc) CPUs ($(awk -F': ' '/^model name/ { print $2; exit }' /proc/cpuinfo)), $(uname -sr)"
 WRKV=$( (wrk -v 2>&1 || true) | head -1 | awk '{ print $1, $2 }')
 ERRORS=$(awk -F'\t' 'NR > 1 { s += $8 } END { print s + 0 }' "$RESULTS")
+CMD="ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=\"$CONNS\" THREADS=$THREADS PIN=$PIN"
+[ -z "$JAVA_OPTS" ] || CMD+=" JAVA_OPTS=\"$JAVA_OPTS\""
+[ -z "$LULL_ARGS" ] || CMD+=" LULL_ARGS=\"$LULL_ARGS\""
+[ -z "$LULL_B_JAVA_OPTS" ] || CMD+=" LULL_B_JAVA_OPTS=\"$LULL_B_JAVA_OPTS\""
+[ -z "$LULL_B_ARGS" ] || CMD+=" LULL_B_ARGS=\"$LULL_B_ARGS\""
+CMD+=" bench/run.sh"
 
 {
   echo
-  echo "Lull demo GET / vs raw Netty hello (medians of $ROUNDS interleaved rounds of $DURATION, wrk -t$THREADS)"
-  printf '%-6s %12s %12s %7s %10s %10s %12s %12s %7s\n' \
-    conns lull_req/s netty_req/s ratio lull_p99 netty_p99 lull_us/req netty_us/req ratio
+  echo "GET / medians of $ROUNDS interleaved rounds of $DURATION, wrk -t$THREADS; ratios are to netty"
+  printf '%-6s %-7s %9s %6s %9s %9s %9s %6s %7s %6s\n' \
+    conns server req/s ratio p50 p99 us/req ratio cs/req idle%
   for c in $CONNS; do
-    lr=$(med lull "$c" 4); nr=$(med netty "$c" 4)
-    lp=$(med lull "$c" 6); np=$(med netty "$c" 6)
-    lc=$(med lull "$c" 7); nc=$(med netty "$c" 7)
-    printf '%-6s %12.0f %12.0f %7s %8.2fms %8.2fms %12.2f %12.2f %7s\n' \
-      "$c" "$lr" "$nr" "$(ratio "$lr" "$nr")" "$lp" "$np" "$lc" "$nc" "$(ratio "$lc" "$nc")"
+    nr=$(med netty "$c" 4); nc=$(med netty "$c" 7)
+    for s in "${SERVERS[@]}"; do
+      r=$(med "$s" "$c" 4); u=$(med "$s" "$c" 7)
+      printf '%-6s %-7s %9.0f %6s %7.2fms %7.2fms %9.2f %6s %7.2f %6.1f\n' "$c" "$s" "$r" "$(ratio "$r" "$nr")" \
+        "$(med "$s" "$c" 5)" "$(med "$s" "$c" 6)" "$u" "$(ratio "$u" "$nc")" "$(med "$s" "$c" 9)" \
+        "$(med "$s" "$c" 10)"
+    done
   done
   echo "socket errors + non-2xx responses over all runs: $ERRORS"
   echo
   echo "--- Markdown ---"
   echo
-  echo "| connections | Lull req/s | Netty req/s | Lull/Netty throughput | Lull p99 | Netty p99 | Lull CPU/req | Netty CPU/req | Lull/Netty CPU/req |"
-  echo "|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+  echo "| connections | server | req/s | throughput vs Netty | p50 | p99 | server CPU/request | CPU vs Netty |"
+  echo "|---:|---|---:|---:|---:|---:|---:|---:|"
   for c in $CONNS; do
-    lr=$(med lull "$c" 4); nr=$(med netty "$c" 4)
-    lp=$(med lull "$c" 6); np=$(med netty "$c" 6)
-    lc=$(med lull "$c" 7); nc=$(med netty "$c" 7)
-    printf '| %s | %.0f | %.0f | **%sx** | %.2f ms | %.2f ms | %.1f us | %.1f us | %sx |\n' \
-      "$c" "$lr" "$nr" "$(ratio "$lr" "$nr")" "$lp" "$np" "$lc" "$nc" "$(ratio "$lc" "$nc")"
+    nr=$(med netty "$c" 4); nc=$(med netty "$c" 7)
+    for s in "${SERVERS[@]}"; do
+      r=$(med "$s" "$c" 4); u=$(med "$s" "$c" 7)
+      printf '| %s | %s | %.0f | %s | %.2f ms | %.2f ms | %.1f us | %s |\n' "$c" "$s" "$r" \
+        "$([ "$s" = netty ] && echo 1 || echo "**$(ratio "$r" "$nr")x**")" "$(med "$s" "$c" 5)" \
+        "$(med "$s" "$c" 6)" "$u" "$([ "$s" = netty ] && echo 1 || echo "$(ratio "$u" "$nc")x")"
+    done
   done
   echo
-  echo "- command: \`ROUNDS=$ROUNDS DURATION=$DURATION WARMUP=$WARMUP CONNS=\"$CONNS\" THREADS=$THREADS PIN=$PIN${JAVA_OPTS:+ JAVA_OPTS=\"$JAVA_OPTS\"}${LULL_ARGS:+ LULL_ARGS=\"$LULL_ARGS\"} bench/run.sh\`"
+  echo "- command: \`$CMD\`"
   echo "- machine: $MACHINE; $JVER; $WRKV; load average before $LOAD_BEFORE, after $LOAD_AFTER"
-  echo "- JVM flags (both servers): ${LAUNCHER_FLAGS[*]}${JAVA_OPTS:+ $JAVA_OPTS}; servers $([ "$PIN" = 1 ] && echo "pinned to CPU 0, wrk to CPU 1" || echo "and wrk unpinned")"
-  echo "- socket errors + non-2xx responses: $ERRORS; raw outputs: ${OUT#"$ROOT"/}"
+  echo "- JVM flags (every server): ${LAUNCHER_FLAGS[*]}${JAVA_OPTS:+ $JAVA_OPTS}$([ -z "$LULL_B_JAVA_OPTS" ] ||
+    echo "; lull-b adds $LULL_B_JAVA_OPTS")$([ -z "$LULL_B_ARGS" ] || echo "; lull-b demo flags $LULL_B_ARGS")"
+  echo "- servers $([ "$PIN" = 1 ] && echo "pinned to CPU 0, wrk to CPU 1" || echo "and wrk unpinned");" \
+    "socket errors + non-2xx responses: $ERRORS; raw outputs: ${OUT#"$ROOT"/}"
 } | tee "$OUT/summary.md"
