@@ -170,7 +170,13 @@ public final class SocketActivation {
         } catch (IllegalArgumentException e) {
           inheritedFailure = e;
         } finally {
-          removeEnvironment();
+          Removal removal = removeEnvironment();
+          System.getLogger("dev.lull.core")
+              .log(
+                  System.Logger.Level.DEBUG,
+                  "LISTEN_* removed from the JVM's environment: {0}, from the C environment: {1}",
+                  removal.javaView(),
+                  removal.nativeEnvironment());
         }
       }
       if (inheritedFailure != null) {
