@@ -1,6 +1,7 @@
 package dev.lull.cli;
 
 import dev.lull.core.Durations;
+import dev.lull.core.SocketActivation;
 import dev.lull.server.BoundListener;
 import dev.lull.server.Router;
 import dev.lull.server.Server;
@@ -32,7 +33,8 @@ final class DemoCommand implements Callable<Integer> {
       description = {
         "Where to listen; repeatable. HOST:PORT ([::1]:0 for IPv6, port 0 = ephemeral),",
         "unix:/path, systemd (every socket systemd passed) or systemd:NAME; NAME=... names it.",
-        "Default: systemd when LISTEN_FDS is set, else 127.0.0.1:8080."
+        "Default: systemd when systemd passed sockets (LISTEN_FDS for this LISTEN_PID),",
+        "else 127.0.0.1:8080."
       })
   List<String> listen = new ArrayList<>();
 
@@ -81,11 +83,13 @@ final class DemoCommand implements Callable<Integer> {
   @Override
   public Integer call() throws Exception {
     Server.Builder builder = Server.builder().handler(routes());
-    List<String> specs = listen;
-    if (specs.isEmpty()) {
-      specs = System.getenv("LISTEN_FDS") != null ? List.of("systemd") : List.of("127.0.0.1:8080");
-    }
     try {
+      List<String> specs = listen;
+      if (specs.isEmpty()) {
+        // Reading the sockets also removes LISTEN_* from the environment (see SocketActivation).
+        boolean activated = !SocketActivation.inherited().fds().isEmpty();
+        specs = List.of(activated ? "systemd" : "127.0.0.1:8080");
+      }
       for (String spec : specs) builder.listen(spec);
       builder
           .readHeaderTimeout(duration("--read-header-timeout", readHeaderTimeout))
@@ -139,7 +143,7 @@ final class DemoCommand implements Callable<Integer> {
 
   static Router routes() {
     return Router.builder()
-        .get("/", (req, res) -> res.send("hello from lull\n"))
+        .get("/", (req, res) -> res.send("hello from lull (listener " + req.listener() + ")\n"))
         .get(
             "/slow",
             (req, res) -> {

@@ -38,7 +38,11 @@ public final class Server implements AutoCloseable {
    *
    * @throws java.io.UncheckedIOException if a listener cannot be bound; the ones already bound are
    *     closed again
-   * @throws IllegalStateException if started twice, or if a systemd listener has no socket
+   * @throws IllegalStateException if started twice, or if a systemd listener has no socket, finds
+   *     an fd that is not a listening TCP or Unix stream socket, or has no epoll transport; see
+   *     docs/SOCKET-ACTIVATION.md
+   * @throws IllegalArgumentException if a systemd listener finds malformed {@code LISTEN_*}
+   *     variables
    */
   public Server start() {
     engine.start();

@@ -4,9 +4,12 @@ import dev.lull.server.BoundListener;
 import dev.lull.server.ListenerSpec;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.unix.DomainSocketAddress;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpServerCodec;
@@ -67,6 +70,8 @@ public final class Engine {
           }
         }
       } catch (RuntimeException e) {
+        // The event loops are gone: a later close() must not close the listeners on them again.
+        closed = true;
         closeNow();
         throw e;
       }
@@ -116,8 +121,33 @@ public final class Engine {
     register(ch, new BoundListener(name, UnixDomainSocketAddress.of(path), false));
   }
 
+  /**
+   * Serves the sockets systemd passed that {@code spec} selects. They are bound and listening
+   * already, so the channel is only registered with the event loops, never bound; closing it closes
+   * our fd only (systemd keeps its own copy and the kernel keeps queueing connections for the next
+   * instance), and nothing adds its path to {@link #ownedSocketFiles}.
+   */
   private void adoptSystemd(ListenerSpec spec) {
-    throw new IllegalStateException("systemd listeners are not supported yet: " + spec);
+    for (SystemdSockets.Inherited socket : SystemdSockets.select(spec, transport.isEpoll())) {
+      String name = spec.name().orElse(socket.fd().name());
+      ServerChannel adopted = socket.newChannel();
+      ChannelFuture registered =
+          bootstrap(name, socket.family() == SystemdSockets.Family.TCP)
+              .channelFactory((ChannelFactory<ServerChannel>) () -> adopted)
+              .register()
+              .awaitUninterruptibly();
+      if (!registered.isSuccess()) {
+        throw new IllegalStateException(
+            "listener \""
+                + spec
+                + "\": cannot serve systemd socket "
+                + socket.fd()
+                + ": "
+                + registered.cause(),
+            registered.cause());
+      }
+      register(adopted, new BoundListener(name, socket.address(), true));
+    }
   }
 
   private Channel bind(ServerBootstrap b, SocketAddress address, ListenerSpec spec) {
