@@ -109,7 +109,7 @@ final class DemoCommand implements Callable<Integer> {
     }
     try {
       server.start();
-    } catch (IllegalStateException | IllegalArgumentException e) {
+    } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
       throw new ConfigException(e.getMessage());
     }
     for (BoundListener l : server.listeners()) {

@@ -15,8 +15,8 @@ import java.util.concurrent.TimeUnit;
  * its descendants get SIGTERM, and those still alive after a grace period get SIGKILL. Commands are
  * argument lists, never a shell string, so request data cannot become shell syntax.
  *
- * <p>The child does not inherit Lull's systemd variables ({@code LISTEN_FDS}, {@code LISTEN_PID},
- * {@code LISTEN_FDNAMES}, {@code NOTIFY_SOCKET}, {@code WATCHDOG_USEC}, {@code WATCHDOG_PID}).
+ * <p>The child does not inherit Lull's systemd variables (see {@link
+ * SocketActivation#stripEnvironment(ProcessBuilder)}).
  *
  * <p>Limits: descendants are found through {@link ProcessHandle#descendants()} when the context is
  * cancelled; a process that daemonizes (double-forks and leaves the tree) before that is not found.
@@ -27,15 +27,6 @@ import java.util.concurrent.TimeUnit;
 public final class Subprocess {
   /** Default time between SIGTERM and SIGKILL. */
   public static final Duration DEFAULT_GRACE = Duration.ofSeconds(2);
-
-  private static final List<String> SYSTEMD_VARIABLES =
-      List.of(
-          "LISTEN_FDS",
-          "LISTEN_PID",
-          "LISTEN_FDNAMES",
-          "NOTIFY_SOCKET",
-          "WATCHDOG_USEC",
-          "WATCHDOG_PID");
 
   private Subprocess() {}
 
@@ -56,16 +47,11 @@ public final class Subprocess {
     Objects.requireNonNull(context, "context");
     Objects.requireNonNull(grace, "grace");
     context.checkpoint();
-    removeSystemdVariables(builder.environment());
+    SocketActivation.stripEnvironment(builder);
     Process process = builder.start();
     Context.Registration registration = context.onCancel(() -> killTree(process.toHandle(), grace));
     process.onExit().thenRun(registration::remove);
     return process;
-  }
-
-  /** Removes the variables systemd passed to Lull from {@code environment}. */
-  public static void removeSystemdVariables(Map<String, String> environment) {
-    for (String name : SYSTEMD_VARIABLES) environment.remove(name);
   }
 
   /**
