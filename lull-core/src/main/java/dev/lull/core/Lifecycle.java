@@ -493,7 +493,7 @@ public final class Lifecycle {
     if (drained) {
       cancelTimers();
       drainedGracefully = true;
-      changePhase(Phase.STOPPING, "drained " + busyAtStop + " busy", Map.of());
+      changePhase(Phase.STOPPING, "drained (busy at stop: " + busyAtStop + ")", Map.of());
       return CONTINUE;
     }
     if (stopTimedOut) {

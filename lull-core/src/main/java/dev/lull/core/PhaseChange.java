@@ -10,8 +10,8 @@ import java.util.Optional;
  * @param from the phase left
  * @param to the phase entered
  * @param stopReason why the lifecycle stops; empty for {@code STARTING -> RUNNING}
- * @param detail what happened, in words: {@code started}, {@code drained 3 busy}, {@code stop
- *     timeout 20s expired}, {@code forced}...
+ * @param detail what happened, in words: {@code started}, {@code drained (busy at stop: 3)}, {@code
+ *     stop timeout 20s expired}, {@code forced}...
  * @param took how long the lifecycle was in {@code from}
  * @param counts the {@link ActivityCounts#toMap() activity counts} at the transition, plus: {@code
  *     busy} (what kept the server busy then), and on entering {@link Phase#TERMINATED} {@code
@@ -35,9 +35,9 @@ public record PhaseChange(
         + " -> "
         + to
         + stopReason.map(r -> " (" + r.label() + ")").orElse("")
-        + ": "
-        + detail
         + " after "
-        + Durations.formatApprox(took);
+        + Durations.formatApprox(took)
+        + ": "
+        + detail;
   }
 }

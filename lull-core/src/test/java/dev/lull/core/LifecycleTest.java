@@ -139,7 +139,7 @@ class LifecycleTest {
     assertThat(draining.counts()).containsEntry("busy", 1L).containsEntry("idle", 1L);
     assertThat(draining.detail()).contains("readiness off").contains("stop timeout 20s");
     PhaseChange drained = changes.get(2);
-    assertThat(drained.detail()).isEqualTo("drained 1 busy");
+    assertThat(drained.detail()).isEqualTo("drained (busy at stop: 1)");
     assertThat(drained.took()).isEqualTo(Duration.ofSeconds(3));
     PhaseChange end = changes.get(3);
     assertThat(end.counts()).containsEntry("cancelled", 0L).containsEntry("forceClosed", 0L);
@@ -590,5 +590,26 @@ class LifecycleTest {
     engine.move(1, CLOSED);
     assertThat(tracker.counts().accepted()).isEqualTo(1);
     lc.stop(StopReason.API);
+  }
+
+  @Test
+  void withTheDefaultExecutorAndSystemClockTheStepsRunOnALifecycleThread() throws Exception {
+    ActivityTracker real = ActivityTracker.builder().build();
+    engine.tracker = real;
+    List<String> threads = Collections.synchronizedList(new ArrayList<>());
+    Lifecycle lc =
+        Lifecycle.builder(engine, real)
+            .stopTimeout(Duration.ofMillis(50))
+            .killTimeout(Duration.ZERO)
+            .listener(c -> threads.add(Thread.currentThread().getName()))
+            .build();
+    lc.start();
+    engine.request(1); // never ends: the real stop timer has to fire
+    lc.stop(StopReason.API);
+
+    Termination t = lc.awaitTermination(Duration.ofSeconds(30)).orElseThrow();
+    assertThat(t.forceClosed()).isEqualTo(1);
+    assertThat(events).containsSubsequence("0s cancelInFlight 1", "0s forceClose 1", "0s release");
+    assertThat(threads).hasSize(4).allMatch(n -> n.equals("lull-lifecycle"));
   }
 }
