@@ -84,11 +84,13 @@ public final class ActivityTracker implements AutoCloseable {
   private Scheduler.Cancellable timer;
   private long deadline; // valid while timer != null
 
-  /** Guards drainWaiters. */
+  /** Guards drainWaiters and quiesceWaiters. */
   private final ReentrantLock drainLock = new ReentrantLock();
 
   private final List<CompletableFuture<Void>> drainWaiters = new ArrayList<>();
   private volatile boolean drainWaited;
+  private final List<CompletableFuture<Void>> quiesceWaiters = new ArrayList<>();
+  private volatile boolean quiesceWaited;
 
   private ActivityTracker(Builder b) {
     this.ticker = b.ticker;
@@ -306,6 +308,39 @@ public final class ActivityTracker implements AutoCloseable {
     for (CompletableFuture<Void> f : ready) f.complete(null);
   }
 
+  /**
+   * A future completed once nothing is busy ({@link #busy()} is zero: idle keep-alive connections
+   * may remain) — at once if that is so now. Completes on the thread that ended the last busy
+   * connection or work; see {@link #drained()} for what that implies.
+   */
+  public CompletableFuture<Void> quiesced() {
+    CompletableFuture<Void> f = new CompletableFuture<>();
+    drainLock.lock();
+    try {
+      quiesceWaiters.add(f);
+      quiesceWaited = true;
+    } finally {
+      drainLock.unlock();
+    }
+    checkQuiesced();
+    return f;
+  }
+
+  private void checkQuiesced() {
+    if (busy.get() != 0) return;
+    List<CompletableFuture<Void>> ready;
+    drainLock.lock();
+    try {
+      if (quiesceWaiters.isEmpty()) return;
+      ready = new ArrayList<>(quiesceWaiters);
+      quiesceWaiters.clear();
+      quiesceWaited = false;
+    } finally {
+      drainLock.unlock();
+    }
+    for (CompletableFuture<Void> f : ready) f.complete(null);
+  }
+
   /** The idle timeout, if one is set. */
   public Optional<Duration> idleTimeout() {
     return Optional.ofNullable(idleTimeout);
@@ -402,6 +437,7 @@ public final class ActivityTracker implements AutoCloseable {
     long n = busy.decrementAndGet();
     if (n == 0) {
       reconcile();
+      if (quiesceWaited) checkQuiesced();
     } else if (n < 0) {
       LOG.log(System.Logger.Level.ERROR, "busy count below zero: a state change was misreported");
     }

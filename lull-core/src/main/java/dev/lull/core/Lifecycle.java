@@ -119,13 +119,12 @@ public final class Lifecycle {
   private boolean delayElapsed;
   private boolean acceptingStopped;
   private boolean lameDuck;
-  private boolean drainRegistered;
   private boolean drained;
-  private boolean drainedGracefully;
   private boolean stopTimedOut;
   private boolean needCancel;
   private boolean cancelled;
   private boolean killTimedOut;
+  private boolean quiesced;
   private boolean forceClosed;
   private boolean released;
   private Scheduler.Cancellable delayTimer;
@@ -299,7 +298,8 @@ public final class Lifecycle {
   /**
    * Runs {@code hook} once with the outcome when the lifecycle has terminated, before {@link
    * #terminated()} completes: on the lifecycle's thread, or at once on this thread if it already
-   * has. Hooks run in the order they were added; one that throws is logged.
+   * has. Hooks run in the order they were added; one that throws is logged. A hook must not wait
+   * for {@link #terminated()}: it completes after the hooks.
    */
   public void onTerminated(Consumer<Termination> hook) {
     if (hook == null) throw new NullPointerException("hook == null");
@@ -484,7 +484,6 @@ public final class Lifecycle {
         stopTimer =
             scheduler.schedule(() -> onEvent(() -> stopTimedOut = true), stopTimeoutInEffect);
       }
-      drainRegistered = true;
       return () -> {
         call("enterLameDuck", () -> run(drainable::enterLameDuck));
         tracker.drained().thenRun(() -> onEvent(() -> drained = true));
@@ -492,7 +491,6 @@ public final class Lifecycle {
     }
     if (drained) {
       cancelTimers();
-      drainedGracefully = true;
       changePhase(Phase.STOPPING, "drained (busy at stop: " + busyAtStop + ")", Map.of());
       return CONTINUE;
     }
@@ -514,25 +512,23 @@ public final class Lifecycle {
     }
     if (needCancel && !cancelled) {
       cancelled = true;
-      boolean register = false;
-      if (force || killTimeout.isZero()) {
-        killTimedOut = true;
-      } else {
+      boolean wait = !force && !killTimeout.isZero();
+      if (wait) {
         killTimer = scheduler.schedule(() -> onEvent(() -> killTimedOut = true), killTimeout);
-        register = !drainRegistered;
-        drainRegistered = true;
+      } else {
+        killTimedOut = true;
       }
-      boolean registerDrain = register;
       return () -> {
         int n = call("cancelInFlight", drainable::cancelInFlight);
         n += call("cancelWork", tracker::cancelWork);
         int total = n;
         withLock(() -> cancelledCount += total);
-        if (registerDrain) tracker.drained().thenRun(() -> onEvent(() -> drained = true));
+        // Idle connections need not close by themselves: the kill wait ends when nothing is busy.
+        if (wait) tracker.quiesced().thenRun(() -> onEvent(() -> quiesced = true));
       };
     }
     if (!forceClosed) {
-      if (needCancel && !(drained || killTimedOut || force)) return null;
+      if (needCancel && !(drained || quiesced || killTimedOut || force)) return null;
       forceClosed = true;
       cancelTimers();
       return () -> {
@@ -567,7 +563,7 @@ public final class Lifecycle {
         new Termination(
             reason,
             Duration.ofNanos(now - stopRequestedAt),
-            drainedGracefully,
+            cancelledCount == 0 && forceClosedCount == 0,
             cancelledCount,
             forceClosedCount,
             tracker.counts().work(),
@@ -600,7 +596,10 @@ public final class Lifecycle {
   }
 
   private void announce(PhaseChange c) {
-    boolean cut = c.to() == Phase.TERMINATED && c.counts().getOrDefault("cancelled", 0L) > 0;
+    boolean cut =
+        c.to() == Phase.TERMINATED
+            && (c.counts().getOrDefault("cancelled", 0L) > 0
+                || c.counts().getOrDefault("forceClosed", 0L) > 0);
     LOG.log(
         cut ? System.Logger.Level.WARNING : System.Logger.Level.INFO,
         () -> c + "; busy " + c.counts().get("busy") + " (" + countsText(c.counts()) + ")");

@@ -8,8 +8,8 @@ import java.util.List;
  *
  * @param reason why it stopped
  * @param took from the stop request to the end
- * @param graceful whether everything drained before the stop timeout, without a forced stop:
- *     nothing was cancelled or cut
+ * @param graceful whether nothing was cut: no request or work cancelled, no connection closed by
+ *     force (everything drained in time)
  * @param cancelled requests and work cancelled when the stop timeout expired or the stop was forced
  * @param forceClosed connections closed by force
  * @param abandonedWork tracked work still running at the end (it ignored its cancellation)

@@ -368,4 +368,20 @@ class ActivityTrackerTest {
         .isInstanceOf(IllegalArgumentException.class)
         .hasMessage("idleTimeout < 0: -1s");
   }
+
+  @Test
+  void quiescedCompletesWhenNothingIsBusyEvenWithIdleConnectionsOpen() {
+    ActivityTracker t = tracker(null);
+    t.connectionStateChanged(1, null, NEW);
+    t.connectionStateChanged(1, NEW, ACTIVE);
+    CompletableFuture<Void> quiesced = t.quiesced();
+    CompletableFuture<Void> drained = t.drained();
+    assertThat(quiesced).isNotDone();
+
+    t.connectionStateChanged(1, ACTIVE, IDLE);
+
+    assertThat(quiesced).isDone();
+    assertThat(drained).isNotDone();
+    assertThat(t.quiesced()).isDone();
+  }
 }

@@ -612,4 +612,67 @@ class LifecycleTest {
     assertThat(events).containsSubsequence("0s cancelInFlight 1", "0s forceClose 1", "0s release");
     assertThat(threads).hasSize(4).allMatch(n -> n.equals("lull-lifecycle"));
   }
+
+  @Test
+  void eachTransitionIsLoggedOnceWithItsReasonDurationAndCounts() {
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger("dev.lull.lifecycle");
+    List<java.util.logging.LogRecord> records = Collections.synchronizedList(new ArrayList<>());
+    java.util.logging.Handler handler =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            records.add(r);
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    jul.addHandler(handler);
+    try {
+      Lifecycle lc = build(b -> b.stopTimeout(Duration.ofSeconds(20)).killTimeout(Duration.ZERO));
+      lc.start();
+      engine.request(1);
+      clock.advance(Duration.ofSeconds(90));
+      lc.stop(StopReason.SIGNAL);
+      clock.advance(Duration.ofSeconds(20));
+    } finally {
+      jul.removeHandler(handler);
+    }
+
+    assertThat(records)
+        .extracting(r -> r.getLevel() + " " + r.getMessage())
+        .containsExactly(
+            "INFO STARTING -> RUNNING after 0s: started; busy 0 (new 0, active 0, idle 0,"
+                + " hijacked 0, work 0)",
+            "INFO RUNNING -> DRAINING (signal) after 1m30s: readiness off; drain delay 0s, stop"
+                + " timeout 20s; busy 1 (new 0, active 1, idle 0, hijacked 0, work 0)",
+            "INFO DRAINING -> STOPPING (signal) after 20s: stop timeout 20s expired; busy 1 (new 0,"
+                + " active 1, idle 0, hijacked 0, work 0)",
+            "WARNING STOPPING -> TERMINATED (signal) after 0s: cancelled 1, force-closed 1; stopped"
+                + " in 20s; busy 0 (new 0, active 0, idle 0, hijacked 0, work 0)");
+  }
+
+  @Test
+  void idleConnectionsLeftAtTheStopTimeoutAreForceClosedWithoutWaitingTheKillTimeout() {
+    Lifecycle lc =
+        build(b -> b.stopTimeout(Duration.ofSeconds(20)).killTimeout(Duration.ofSeconds(5)));
+    engine.onLameDuck = e -> {}; // an engine that leaves idle connections open
+    lc.start();
+    engine.request(1);
+    engine.move(1, IDLE);
+    lc.stop(StopReason.API);
+    clock.advance(Duration.ofSeconds(20));
+
+    assertThat(events)
+        .endsWith(
+            "20s DRAINING->STOPPING api",
+            "20s cancelInFlight 0",
+            "20s forceClose 1",
+            "20s release",
+            "20s STOPPING->TERMINATED api");
+    assertThat(clock.pending()).isZero();
+  }
 }
