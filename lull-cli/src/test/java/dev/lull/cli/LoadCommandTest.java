@@ -65,8 +65,11 @@ class LoadCommandTest {
         System.setOut(oldOut);
         System.setErr(oldErr);
       }
-      return new Run(
-          exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      Run run =
+          new Run(exit, out.toString(StandardCharsets.UTF_8), err.toString(StandardCharsets.UTF_8));
+      // Netty's paranoid leak detector (see the surefire argLine) logs through the captured stderr.
+      assertThat(run.err()).doesNotContain("LEAK:");
+      return run;
     }
   }
 
@@ -97,6 +100,7 @@ class LoadCommandTest {
       assertThat(run.count("failed")).isZero();
       assertThat(run.count("connections_opened")).isEqualTo(8);
       assertThat(run.count("reconnects")).isZero();
+      assertThat(run.count("max_open")).isEqualTo(8);
       assertThat(run.count("retried")).isZero();
       assertThat(run.count("200")).isEqualTo(20000);
       assertThat(run.count("count")).isEqualTo(20000); // latencies recorded
@@ -127,6 +131,7 @@ class LoadCommandTest {
       long reconnects = run.count("reconnects");
       assertThat(reconnects).isBetween(96L, 100L);
       assertThat(run.count("connections_opened")).isEqualTo(4 + reconnects);
+      assertThat(run.count("max_open")).isEqualTo(4); // a new connection only once the old closed
       assertThat(clientPorts).hasSize((int) (4 + reconnects));
     }
   }
@@ -151,6 +156,7 @@ class LoadCommandTest {
       assertThat(run.count("ok")).isEqualTo(2);
       assertThat(run.count("retried")).isEqualTo(1);
       assertThat(run.count("connections_opened")).isEqualTo(2);
+      assertThat(run.count("max_open")).isEqualTo(1);
       assertThat(server.accepted()).isEqualTo(2);
       assertThat(server.requests()).isEqualTo(3); // the closed one, then its retry
     }
@@ -407,7 +413,7 @@ class LoadCommandTest {
       assertThat(run.exit()).isZero();
       assertThat(run.out())
           .contains("requests     20 sent: 20 ok, 0 failed, 0 retried")
-          .contains("connections  2 opened, 0 reconnects")
+          .contains("connections  2 opened, 0 reconnects, at most 2 open")
           .contains("latency      p50 ")
           .contains("p99.9 ");
     }

@@ -28,6 +28,8 @@ import org.HdrHistogram.Histogram;
  * @param missed open loop: requests due that were never sent because the run ended
  * @param connectionsOpened connections established
  * @param reconnects connections established to replace one that was closed
+ * @param maxOpen the most connections open (or connecting) at once; never more than {@code
+ *     spec.connections()}
  * @param latency latencies in microseconds of every complete response, any status; in an open loop
  *     measured from when the request fell due
  */
@@ -43,6 +45,7 @@ public record LoadResult(
     long missed,
     long connectionsOpened,
     long reconnects,
+    int maxOpen,
     Histogram latency) {
 
   public long failed() {
@@ -76,7 +79,10 @@ public record LoadResult(
     List<String> codes = new ArrayList<>();
     statuses.forEach((code, n) -> codes.add(code + ": " + n));
     line(b, "statuses", codes.isEmpty() ? "none" : String.join(", ", codes));
-    line(b, "connections", connectionsOpened + " opened, " + reconnects + " reconnects");
+    line(
+        b,
+        "connections",
+        connectionsOpened + " opened, " + reconnects + " reconnects, at most " + maxOpen + " open");
     line(b, "throughput", String.format(Locale.ROOT, "%.1f req/s", throughput()));
     if (latency.getTotalCount() == 0) {
       line(b, "latency", "no responses");
@@ -139,6 +145,7 @@ public record LoadResult(
     field(b, "missed", Long.toString(missed));
     field(b, "connections_opened", Long.toString(connectionsOpened));
     field(b, "reconnects", Long.toString(reconnects));
+    field(b, "max_open", Integer.toString(maxOpen));
     field(b, "throughput", number(throughput()));
     StringBuilder l = new StringBuilder("{");
     field(l, "count", Long.toString(latency.getTotalCount()));

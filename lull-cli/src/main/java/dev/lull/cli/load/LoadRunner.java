@@ -60,7 +60,13 @@ public final class LoadRunner {
    */
   public LoadResult run(PrintWriter progress) {
     ClientTransport transport = ClientTransport.best();
-    EventLoopGroup group = transport.newGroup(spec.threads());
+    // No point in more connections than requests.
+    int slotCount =
+        spec.requests() > 0
+            ? (int) Math.min(spec.connections(), spec.requests())
+            : spec.connections();
+    int threads = Math.min(spec.threads(), slotCount);
+    EventLoopGroup group = transport.newGroup(threads);
     try {
       Bootstrap bootstrap =
           new Bootstrap()
@@ -74,10 +80,9 @@ public final class LoadRunner {
           !spec.openLoop() && spec.requests() > 0 ? new AtomicLong(spec.requests()) : null;
       long durationNanos = spec.durationBound().map(Duration::toNanos).orElse(0L);
       List<Worker> list = new ArrayList<>();
-      int threads = spec.threads();
       int i = 0;
       for (EventExecutor e : group) {
-        int connections = spec.connections() / threads + (i < spec.connections() % threads ? 1 : 0);
+        int connections = slotCount / threads + (i < slotCount % threads ? 1 : 0);
         RateSchedule schedule =
             spec.openLoop()
                 ? new RateSchedule(spec.rate(), threads, i, spec.requests(), durationNanos)
@@ -141,6 +146,7 @@ public final class LoadRunner {
           stats.missed.sum(),
           stats.opened.sum(),
           stats.reconnects.sum(),
+          stats.maxOpen(),
           latencies.copy());
     } finally {
       group.shutdownGracefully(0, 1, TimeUnit.SECONDS).awaitUninterruptibly(10, TimeUnit.SECONDS);

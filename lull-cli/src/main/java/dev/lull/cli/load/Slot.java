@@ -88,7 +88,7 @@ final class Slot {
    * tries again and counts its own outcome.
    */
   void preconnect(Runnable done) {
-    ChannelFuture cf = bootstrap.connect();
+    ChannelFuture cf = newChannel();
     Channel c = cf.channel();
     channel = c;
     exchangesOnChannel = 0;
@@ -131,8 +131,15 @@ final class Slot {
     }
   }
 
-  private void connect(Exchange x) {
+  private ChannelFuture newChannel() {
     ChannelFuture cf = bootstrap.connect();
+    stats.channelCreated();
+    cf.channel().closeFuture().addListener(f -> stats.channelClosed());
+    return cf;
+  }
+
+  private void connect(Exchange x) {
+    ChannelFuture cf = newChannel();
     Channel c = cf.channel();
     channel = c;
     exchangesOnChannel = 0;

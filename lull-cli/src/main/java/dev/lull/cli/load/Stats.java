@@ -6,6 +6,7 @@ import java.util.SortedMap;
 import java.util.TreeMap;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.LongAdder;
 import org.HdrHistogram.Histogram;
 import org.HdrHistogram.Recorder;
@@ -23,12 +24,29 @@ final class Stats {
   final LongAdder missed = new LongAdder();
   final LongAdder opened = new LongAdder();
   final LongAdder reconnects = new LongAdder();
+  private final AtomicInteger open = new AtomicInteger();
+  private final AtomicInteger maxOpen = new AtomicInteger();
   private final LongAdder[] failures = new LongAdder[FailureKind.values().length];
   private final ConcurrentHashMap<Integer, LongAdder> statuses = new ConcurrentHashMap<>();
   private final Recorder latency = new Recorder(1, MAX_LATENCY_MICROS, 3);
 
   Stats() {
     for (int i = 0; i < failures.length; i++) failures[i] = new LongAdder();
+  }
+
+  /** A channel was created (before it connects); it counts as open until its close completes. */
+  void channelCreated() {
+    int n = open.incrementAndGet();
+    maxOpen.accumulateAndGet(n, Math::max);
+  }
+
+  void channelClosed() {
+    open.decrementAndGet();
+  }
+
+  /** The most channels open at once, connecting ones included. */
+  int maxOpen() {
+    return maxOpen.get();
   }
 
   /** A complete response: counts its status, records its latency, and counts it ok or failed. */
