@@ -194,6 +194,8 @@ final class LoadCommand implements Callable<Integer> {
     if (t.isZero()) throw new ConfigException("--timeout must be > 0: " + timeout);
     String m = method.toUpperCase(Locale.ROOT);
     if (!isToken(m)) throw new ConfigException("--method is not a valid method: " + method);
+    if (m.equals("CONNECT"))
+      throw new ConfigException("--method CONNECT is not supported: " + method);
     List<Map.Entry<String, String>> hs = new ArrayList<>();
     for (String h : headers) hs.add(header(h));
     return new LoadSpec(target, m, hs, body(), connections, r, d, n, t, threads);

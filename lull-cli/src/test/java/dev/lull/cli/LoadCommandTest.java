@@ -406,6 +406,17 @@ class LoadCommandTest {
   }
 
   @Test
+  void headResponsesHaveNoBodyWhateverTheirContentLength() {
+    try (Server server = serve((req, res) -> res.send("a body HEAD does not get\n"))) {
+      Run run = load("-m", "HEAD", "-n", "50", "-c", "1", "-t", "5s", "--json", url(server, "/"));
+
+      assertThat(run.exit()).as(run.out()).isZero();
+      assertThat(run.count("ok")).isEqualTo(50);
+      assertThat(run.count("connections_opened")).isEqualTo(1);
+    }
+  }
+
+  @Test
   void textSummaryOnStdout() {
     try (Server server = serve((req, res) -> res.send("ok\n"))) {
       Run run = load("-n", "20", "-c", "2", url(server, "/"));
@@ -431,6 +442,7 @@ class LoadCommandTest {
         List.of("--requests", "1", "-H", "nocolon", "http://127.0.0.1:1/", "nocolon"),
         List.of("--requests", "1", "--method", "G T", "http://127.0.0.1:1/", "G T"),
         List.of("--requests", "1", "--path", "/x", "http://127.0.0.1:1/", "--path"),
+        List.of("--requests", "1", "-m", "connect", "http://127.0.0.1:1/", "CONNECT"),
         List.of("--requests", "1", "--threads", "3", "-c", "2", "http://127.0.0.1:1/", "--threads"),
         List.of("--connections", "many", "--requests", "1", "http://127.0.0.1:1/", "many"),
         List.of(

@@ -7,7 +7,6 @@ import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ConnectTimeoutException;
 import io.netty.handler.codec.DecoderException;
 import io.netty.handler.codec.PrematureChannelClosureException;
-import io.netty.handler.codec.http.HttpClientCodec;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpUtil;
@@ -53,7 +52,7 @@ final class Slot {
     }
   }
 
-  Slot(Worker worker, Stats stats, Bootstrap template, long timeoutNanos) {
+  Slot(Worker worker, Stats stats, Bootstrap template, long timeoutNanos, boolean head) {
     this.worker = worker;
     this.stats = stats;
     this.timeoutNanos = timeoutNanos;
@@ -68,7 +67,7 @@ final class Slot {
                     ch.pipeline()
                         .addLast(
                             new ClientHandlers.FirstBytes(self),
-                            new HttpClientCodec(),
+                            new ClientHandlers.Decoder(head),
                             new ClientHandlers.Responses(self));
                   }
                 });

@@ -1,12 +1,15 @@
 package dev.lull.cli.load;
 
 import io.netty.bootstrap.Bootstrap;
+import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.EventLoop;
+import io.netty.channel.embedded.EmbeddedChannel;
 import io.netty.handler.codec.http.DefaultFullHttpRequest;
 import io.netty.handler.codec.http.FullHttpRequest;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpMethod;
+import io.netty.handler.codec.http.HttpRequestEncoder;
 import io.netty.handler.codec.http.HttpVersion;
 import java.util.ArrayDeque;
 import java.util.Map;
@@ -33,7 +36,7 @@ final class Worker {
   final CompletableFuture<Void> done = new CompletableFuture<>();
   private final Stats stats;
   private final Slot[] slots;
-  private final FullHttpRequest template;
+  private final ByteBuf request; // the whole request, encoded once
   private final RateSchedule schedule; // null for a closed loop
   private final AtomicLong permits; // closed loop with a request count, shared by all workers
   private final long durationNanos; // 0 for none
@@ -64,14 +67,16 @@ final class Worker {
     this.schedule = schedule;
     this.permits = permits;
     this.durationNanos = spec.durationBound().map(d -> d.toNanos()).orElse(0L);
-    this.template = template(spec);
+    this.request = encode(spec);
     Bootstrap b = bootstrap.clone(loop);
     long timeoutNanos = spec.timeout().toNanos();
     this.slots = new Slot[connections];
-    for (int i = 0; i < connections; i++) slots[i] = new Slot(this, stats, b, timeoutNanos);
+    boolean head = spec.method().equals("HEAD");
+    for (int i = 0; i < connections; i++) slots[i] = new Slot(this, stats, b, timeoutNanos, head);
   }
 
-  private static FullHttpRequest template(LoadSpec spec) {
+  /** The request as bytes, encoded once by Netty's encoder; every send writes a duplicate. */
+  static ByteBuf encode(LoadSpec spec) {
     byte[] body = spec.body();
     FullHttpRequest req =
         new DefaultFullHttpRequest(
@@ -92,12 +97,23 @@ final class Worker {
     if (body.length > 0 || m.equals("POST") || m.equals("PUT") || m.equals("PATCH")) {
       req.headers().setInt(HttpHeaderNames.CONTENT_LENGTH, body.length);
     }
-    return req;
+    EmbeddedChannel encoder = new EmbeddedChannel(new HttpRequestEncoder());
+    try {
+      encoder.writeOutbound(req);
+      ByteBuf out = Unpooled.directBuffer();
+      for (ByteBuf part; (part = encoder.readOutbound()) != null; ) {
+        out.writeBytes(part);
+        part.release();
+      }
+      return out;
+    } finally {
+      encoder.finishAndReleaseAll();
+    }
   }
 
-  /** A fresh copy of the request; the encoder releases it. */
-  FullHttpRequest newRequest() {
-    return template.retainedDuplicate();
+  /** The request's bytes for one send; the channel releases them once written. */
+  ByteBuf newRequest() {
+    return request.retainedDuplicate();
   }
 
   /** Opens every slot's connection; completes {@link #ready} when all have succeeded or failed. */
@@ -214,7 +230,7 @@ final class Worker {
     if (tick != null) tick.cancel(false);
     if (deadline != null) deadline.cancel(false);
     for (Slot s : slots) s.close();
-    template.release();
+    request.release();
     done.complete(null);
   }
 }
