@@ -28,6 +28,11 @@ final class ClientTransport {
     return new ClientTransport(Epoll.isAvailable());
   }
 
+  /** The JDK's NIO, also where epoll is available (for tests of the fallback). */
+  static ClientTransport nio() {
+    return new ClientTransport(false);
+  }
+
   String name() {
     return epoll ? "epoll" : "nio";
   }

@@ -11,6 +11,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.Locale;
 import java.util.Map;
+import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
 import java.util.concurrent.TimeUnit;
@@ -31,6 +32,7 @@ public final class LoadRunner {
   private static final long SECOND = TimeUnit.SECONDS.toNanos(1);
 
   private final LoadSpec spec;
+  private final ClientTransport transport;
   private final Stats stats = new Stats();
   private final Histogram latencies = new Histogram(1, Stats.MAX_LATENCY_MICROS, 3);
   private final Object lock = new Object();
@@ -38,7 +40,12 @@ public final class LoadRunner {
   private boolean stopRequested; // guarded by lock
 
   public LoadRunner(LoadSpec spec) {
-    this.spec = spec;
+    this(spec, ClientTransport.best());
+  }
+
+  LoadRunner(LoadSpec spec, ClientTransport transport) {
+    this.spec = Objects.requireNonNull(spec, "spec");
+    this.transport = transport;
   }
 
   /**
@@ -59,7 +66,6 @@ public final class LoadRunner {
    * @throws IllegalStateException if called twice
    */
   public LoadResult run(PrintWriter progress) {
-    ClientTransport transport = ClientTransport.best();
     // No point in more connections than requests.
     int slotCount =
         spec.requests() > 0
