@@ -94,4 +94,25 @@ class ExpectContinueTest {
     }
     assertThat(calls).hasValue(0);
   }
+
+  @Test
+  void noContinueFollowsAResponseHeadAlreadySent() throws Exception {
+    Handler h =
+        (req, res) -> {
+          java.io.OutputStream out = res.body();
+          out.write('>');
+          out.flush();
+          out.write(req.body().readAllBytes());
+        };
+    try (TestServer t = TestServer.start(h);
+        Conn c = t.connect()) {
+      c.send(HEAD);
+      RawHttp.Response head = RawHttp.readHead(c.in);
+      assertThat(head.status()).isEqualTo(200);
+      assertThat(new String(RawHttp.readChunk(c.in), StandardCharsets.UTF_8)).isEqualTo(">");
+      c.send("hello");
+      assertThat(new String(RawHttp.readChunk(c.in), StandardCharsets.UTF_8)).isEqualTo("hello");
+      assertThat(RawHttp.readChunk(c.in)).isNull();
+    }
+  }
 }

@@ -174,4 +174,37 @@ class ResponseTest {
       assertThat(r.header("set-cookie")).isEmpty();
     }
   }
+
+  @Test
+  void aHandlerCanCloseTheConnection() throws Exception {
+    try (TestServer t =
+            TestServer.start((req, res) -> res.header("Connection", "close").send("bye"));
+        Conn c = t.connect()) {
+      c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+      RawHttp.Response r = c.read();
+      assertThat(r.bodyText()).isEqualTo("bye");
+      assertThat(r.header("connection")).hasValue("close");
+      c.awaitClose(java.time.Duration.ofSeconds(5));
+    }
+  }
+
+  @Test
+  void interimStatusesAreNotFinalResponses() throws Exception {
+    Handler h =
+        (req, res) -> {
+          try {
+            res.status(101);
+            res.send("accepted");
+          } catch (IllegalArgumentException e) {
+            res.send(e.getMessage());
+          }
+        };
+    try (TestServer t = TestServer.start(h);
+        Conn c = t.connect()) {
+      c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+      RawHttp.Response r = c.read();
+      assertThat(r.status()).isEqualTo(200);
+      assertThat(r.bodyText()).contains("101");
+    }
+  }
 }

@@ -132,4 +132,30 @@ class TimeoutsTest {
       assertThat(c.read().bodyText()).isEqualTo("done");
     }
   }
+
+  @Test
+  void aPartialNextRequestDoesNotCutTheResponseInProgress() throws Exception {
+    java.util.concurrent.CountDownLatch started = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CountDownLatch release = new java.util.concurrent.CountDownLatch(1);
+    try (TestServer t =
+            TestServer.start(
+                (req, res) -> {
+                  if (req.path().equals("/slow")) {
+                    started.countDown();
+                    release.await();
+                  }
+                  res.send(req.path());
+                },
+                b -> b.readHeaderTimeout(Duration.ofMillis(300)));
+        Conn c = t.connect()) {
+      c.send("GET /slow HTTP/1.1\r\nHost: t\r\n\r\n");
+      assertThat(started.await(5, TimeUnit.SECONDS)).isTrue();
+      c.send("GET /next HTTP/1.1\r\n"); // the start of a pipelined request
+      assertThat(c.staysSilentFor(Duration.ofMillis(800))).as("no 408, no close").isTrue();
+      release.countDown();
+      assertThat(c.read().bodyText()).isEqualTo("/slow");
+      c.send("Host: t\r\n\r\n");
+      assertThat(c.read().bodyText()).isEqualTo("/next");
+    }
+  }
 }

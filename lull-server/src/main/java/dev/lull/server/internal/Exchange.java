@@ -88,7 +88,8 @@ final class Exchange implements Runnable {
 
   /** Handler thread: sends {@code 100 Continue} before the first read of a body that expects it. */
   void beforeBodyRead() {
-    if (expectContinue && !continueSent) {
+    // Not when the client sent the whole body without waiting (RFC 9110 10.1.1 allows that).
+    if (expectContinue && !continueSent && !body.isComplete()) {
       continueSent = true;
       conn.channel.eventLoop().execute(() -> conn.writeContinue(this));
     }

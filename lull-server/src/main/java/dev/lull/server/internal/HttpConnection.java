@@ -431,7 +431,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void startResponse(Exchange ex, HttpResponse res) {
     ex.responseStarted = true;
     codec.encoder().headRequest = ex.isHead();
-    if (!ex.keepAlive || engine.draining || ex.continueSkipped() || !ex.lengthKnown(res)) {
+    if (!ex.keepAlive
+        || engine.draining
+        || ex.continueSkipped()
+        || !ex.lengthKnown(res)
+        || res.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)) {
       ex.closeAfter = true;
     }
     if (ex.closeAfter) {
@@ -455,17 +459,17 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       ReferenceCountUtil.release(last);
       return;
     }
-    if (last instanceof HttpResponse head) {
-      startResponse(ex, head);
-    } else if (engine.draining) {
-      ex.closeAfter = true;
-    }
     if (receiving == ex) {
       // The handler answered without reading the whole body: drop the rest if it is small.
       receiving = null;
       if (ex.bodyExpectedRemaining() > DISCARD_LIMIT) ex.closeAfter = true;
       discarding = true;
       discarded = 0;
+    }
+    if (last instanceof HttpResponse head) {
+      startResponse(ex, head);
+    } else if (engine.draining) {
+      ex.closeAfter = true;
     }
     if (abort) {
       ReferenceCountUtil.release(last);
@@ -538,10 +542,17 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     long now = System.nanoTime();
     if (headPending) {
       long deadline = headStart + engine.readHeaderTimeoutNanos;
+      if (now - deadline >= 0 && (running != null || !waiting.isEmpty())) {
+        // The start of a pipelined request while earlier ones are served: its time counts once
+        // the connection is ready to read it.
+        headStart = now;
+        armTimer(now + engine.readHeaderTimeoutNanos);
+        return;
+      }
       if (now - deadline >= 0) {
         LOG.log(System.Logger.Level.DEBUG, "readHeaderTimeout: closing {0}", channel);
         stopReading();
-        if (bytesSeen && running == null && waiting.isEmpty()) {
+        if (bytesSeen) {
           FullHttpResponse res =
               new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_TIMEOUT);
           res.headers()
@@ -576,6 +587,16 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     channel.close();
     Exchange ex = running;
     if (ex != null) ex.interrupt();
+  }
+
+  /** For tests: requests decoded and waiting for the one running. */
+  int waitingCount() {
+    return waiting.size();
+  }
+
+  /** For tests: whether reading is paused (backpressure). */
+  boolean isReadingPaused() {
+    return readingPaused;
   }
 
   /** For tests: bytes written to this connection that the kernel has not taken yet. */

@@ -43,8 +43,10 @@ final class NettyResponse implements Response {
 
   @Override
   public Response status(int code) {
-    if (code < 100 || code > 999)
-      throw new IllegalArgumentException("status out of range: " + code);
+    // 1xx are interim responses, never the final one a handler sends.
+    if (code < 200 || code > 999) {
+      throw new IllegalArgumentException("status out of range 200-999: " + code);
+    }
     checkNotCommitted();
     this.status = code;
     return this;
@@ -90,7 +92,8 @@ final class NettyResponse implements Response {
   public void send(byte[] body) {
     checkNotCommitted();
     if (stream != null) {
-      throw new IllegalStateException("body() is in use");
+      if (stream.count > 0) throw new IllegalStateException("body() was already written to");
+      stream.closed = true;
     }
     sendFull(Unpooled.wrappedBuffer(body), body.length);
   }
@@ -106,6 +109,7 @@ final class NettyResponse implements Response {
       // A HEAD handler may state the length of the body it does not send.
       headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
     }
+    headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
     headers.set(HttpHeaderNames.DATE, HttpDates.now());
     ByteBuf payload = content;
     if (!bodyAllowed || ex.isHead()) {

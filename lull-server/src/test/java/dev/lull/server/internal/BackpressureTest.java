@@ -3,18 +3,15 @@ package dev.lull.server.internal;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.lull.server.Awaits;
 import dev.lull.server.Conn;
 import dev.lull.server.Handler;
-import dev.lull.server.ListenerSpec;
 import dev.lull.server.RawHttp;
 import dev.lull.server.Request;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
-import java.net.InetSocketAddress;
-import java.net.Socket;
 import java.time.Duration;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.CountDownLatch;
 import java.util.concurrent.TimeUnit;
@@ -31,28 +28,16 @@ import org.junit.jupiter.api.Test;
  */
 class BackpressureTest {
   private static final int BLOCK = 64 * 1024;
-  private Engine engine;
+  private TestEngine server;
 
   @AfterEach
   void stop() {
-    if (engine != null) engine.close();
+    if (server != null) server.close();
   }
 
   private int start(Handler handler, long maxBody) {
-    engine =
-        new Engine(
-            new Settings(
-                List.of(ListenerSpec.parse("127.0.0.1:0")),
-                handler,
-                8192,
-                16384,
-                maxBody,
-                Duration.ofSeconds(10),
-                Duration.ofSeconds(60),
-                2,
-                8192));
-    engine.start();
-    return engine.listeners().get(0).port();
+    server = TestEngine.start(handler, maxBody);
+    return server.port();
   }
 
   /** Deterministic test data: block {@code i} of a long stream. */
@@ -96,7 +81,8 @@ class BackpressureTest {
               res.send(n + " " + crc.getValue());
             },
             total);
-    try (Conn c = new Conn(new Socket("127.0.0.1", port))) {
+    assertThat(port).isPositive();
+    try (Conn c = server.connect(0)) {
       c.send("POST /upload HTTP/1.1\r\nHost: t\r\nContent-Length: " + total + "\r\n\r\n");
       AtomicLong sent = new AtomicLong();
       CompletableFuture<Void> writer =
@@ -122,12 +108,44 @@ class BackpressureTest {
       assertThat(req.body().available())
           .as("bytes the server holds for the handler")
           .isLessThanOrEqualTo(HttpConnection.BODY_HIGH_WATER + 2 * BLOCK);
+      assertThat(TestEngine.onLoop(server.connection(), HttpConnection::isReadingPaused)).isTrue();
 
       readNow.countDown();
       writer.get(30, TimeUnit.SECONDS);
       RawHttp.Response r = c.read();
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.bodyText()).isEqualTo(total + " " + crcOf(blocks));
+    }
+  }
+
+  @Test
+  void pipelinedRequestsQueueNoDeeperThanMaxWaiting() throws Exception {
+    CountDownLatch release = new CountDownLatch(1);
+    int port =
+        start(
+            (req, res) -> {
+              if (req.path().equals("/0")) release.await();
+              res.send(req.path());
+            },
+            0);
+    assertThat(port).isPositive();
+    try (Conn c = server.connect(0)) {
+      StringBuilder all = new StringBuilder();
+      for (int i = 0; i < 1000; i++)
+        all.append("GET /").append(i).append(" HTTP/1.1\r\nHost: t\r\n\r\n");
+      c.send(all.toString());
+      HttpConnection conn = server.connection();
+      Awaits.until(
+          Duration.ofSeconds(5),
+          "a full queue",
+          () ->
+              TestEngine.onLoop(conn, HttpConnection::waitingCount) >= HttpConnection.MAX_WAITING);
+      assertThat(TestEngine.onLoop(conn, HttpConnection::waitingCount))
+          .as("requests decoded ahead of the running one")
+          .isEqualTo(HttpConnection.MAX_WAITING);
+      assertThat(TestEngine.onLoop(conn, HttpConnection::isReadingPaused)).isTrue();
+      release.countDown();
+      for (int i = 0; i < 1000; i++) assertThat(c.read().bodyText()).isEqualTo("/" + i);
     }
   }
 
@@ -150,15 +168,13 @@ class BackpressureTest {
               }
             },
             0);
-    Socket s = new Socket();
-    s.setReceiveBufferSize(64 * 1024);
-    s.connect(new InetSocketAddress("127.0.0.1", port));
-    try (Conn c = new Conn(s)) {
+    assertThat(port).isPositive();
+    try (Conn c = server.connect(64 * 1024)) {
       c.send("GET /download HTTP/1.1\r\nHost: t\r\n\r\n");
 
       assertThat(done.await(1500, TimeUnit.MILLISECONDS)).as("handler finished").isFalse();
       assertThat(written.get()).isLessThan(total);
-      HttpConnection conn = engine.connections.iterator().next();
+      HttpConnection conn = server.connection();
       assertThat(conn.pendingOutboundBytes())
           .as("bytes queued in the server for the client")
           .isLessThanOrEqualTo(256 * 1024);
