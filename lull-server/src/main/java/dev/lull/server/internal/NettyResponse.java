@@ -82,6 +82,7 @@ final class NettyResponse implements Response {
 
   @Override
   public void send(String body) {
+    checkNotCommitted();
     if (!headers.contains(HttpHeaderNames.CONTENT_TYPE)) {
       headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     }
