@@ -51,8 +51,11 @@ public interface Request {
 
   /**
    * The body as a stream. Reading blocks until bytes arrive; returns -1 at its end. Throws an
-   * {@link java.io.IOException} if the client disconnects or the body exceeds the server's {@code
-   * maxBodySize} (the client then gets 413 if no response was sent yet).
+   * {@link java.io.IOException} if the client disconnects, if the body exceeds the server's {@code
+   * maxBodySize} (the client then gets 413 if no response was sent yet) or is not valid chunked
+   * encoding (400). A handler may answer without reading the body: a small rest is read and dropped
+   * to keep the connection; a large one, or one announced with {@code Expect: 100-continue} that
+   * the client has not sent yet, closes the connection after the response.
    */
   InputStream body();
 

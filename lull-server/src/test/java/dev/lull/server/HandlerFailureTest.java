@@ -81,4 +81,61 @@ class HandlerFailureTest {
       assertThat(log.problems().get(0).getMessage()).contains("midway");
     }
   }
+
+  @Test
+  void aClientThatLeavesMidBodyIsNotAnError() throws Exception {
+    java.util.concurrent.CountDownLatch reading = new java.util.concurrent.CountDownLatch(1);
+    java.util.concurrent.CompletableFuture<Throwable> outcome =
+        new java.util.concurrent.CompletableFuture<>();
+    Handler h =
+        (req, res) -> {
+          reading.countDown();
+          try {
+            req.body().readAllBytes();
+            outcome.complete(null);
+          } catch (Throwable e) {
+            outcome.complete(e);
+            throw e;
+          }
+        };
+    try (LogCapture log = LogCapture.lull();
+        TestServer t = TestServer.start(h)) {
+      try (Conn c = t.connect()) {
+        c.send("POST / HTTP/1.1\r\nHost: t\r\nContent-Length: 1000\r\n\r\nonly ten..");
+        assertThat(reading.await(5, java.util.concurrent.TimeUnit.SECONDS)).isTrue();
+      }
+      assertThat(outcome.get(5, java.util.concurrent.TimeUnit.SECONDS))
+          .isInstanceOf(java.io.IOException.class);
+      t.close(); // waits for the event loops: whatever would be logged is logged
+      assertThat(log.problems()).isEmpty();
+    }
+  }
+
+  @Test
+  void aClientThatLeavesMidResponseIsNotAnError() throws Exception {
+    java.util.concurrent.CompletableFuture<Throwable> outcome =
+        new java.util.concurrent.CompletableFuture<>();
+    Handler h =
+        (req, res) -> {
+          try (OutputStream out = res.body()) {
+            byte[] block = new byte[64 * 1024];
+            for (int i = 0; i < 100_000; i++) out.write(block);
+            outcome.complete(null);
+          } catch (Throwable e) {
+            outcome.complete(e);
+            throw e;
+          }
+        };
+    try (LogCapture log = LogCapture.lull();
+        TestServer t = TestServer.start(h)) {
+      try (Conn c = t.connect()) {
+        c.send("GET / HTTP/1.1\r\nHost: t\r\n\r\n");
+        assertThat(RawHttp.readHead(c.in).status()).isEqualTo(200);
+      }
+      assertThat(outcome.get(10, java.util.concurrent.TimeUnit.SECONDS))
+          .isInstanceOf(java.io.IOException.class);
+      t.close();
+      assertThat(log.problems()).isEmpty();
+    }
+  }
 }
