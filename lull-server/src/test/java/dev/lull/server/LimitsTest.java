@@ -144,6 +144,8 @@ class LimitsTest {
           header line without colon     | GET / HTTP/1.1\\r\\nHost: t\\r\\nNoColon\\r\\n\\r\\n               | 400
           NUL in header value           | GET / HTTP/1.1\\r\\nHost: t\\r\\nX-A: a\\0b\\r\\n\\r\\n             | 400
           NUL in request target         | GET /a\\0b HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n                       | 400
+          bad escape in path            | GET /a%zz HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n                         | 400
+          cut escape in query           | GET /?q=%4 HTTP/1.1\\r\\nHost: t\\r\\n\\r\\n                        | 400
           CR in header value            | GET / HTTP/1.1\\r\\nHost: t\\r\\nX-A: a\\rb\\r\\n\\r\\n             | 400
           """)
   void aMalformedRequestGetsAnErrorAndTheConnectionIsClosed(

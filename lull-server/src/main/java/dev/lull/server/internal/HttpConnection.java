@@ -296,14 +296,25 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return null;
   }
 
-  /** A request target has no spaces nor control characters (the decoder lets NUL through). */
+  /**
+   * A request target has no spaces nor control characters (the decoder lets NUL through), and every
+   * {@code %} starts an escape: the handler could not decode its path or query otherwise.
+   */
   private static boolean isValidTarget(String uri) {
-    if (uri.isEmpty()) return false;
-    for (int i = 0, n = uri.length(); i < n; i++) {
+    int n = uri.length();
+    if (n == 0) return false;
+    for (int i = 0; i < n; i++) {
       char c = uri.charAt(i);
       if (c <= ' ' || c == 0x7f) return false;
+      if (c == '%' && (i + 2 >= n || !isHex(uri.charAt(i + 1)) || !isHex(uri.charAt(i + 2)))) {
+        return false;
+      }
     }
     return true;
+  }
+
+  private static boolean isHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
 
   private void onContent(HttpContent content) {
