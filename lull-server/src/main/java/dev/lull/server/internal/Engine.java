@@ -11,8 +11,6 @@ import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.unix.DomainSocketAddress;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -176,13 +174,7 @@ public final class Engine {
                     HttpConnection conn = new HttpConnection(Engine.this, listenerName);
                     ch.pipeline()
                         .addLast("activity", conn.activityHandler())
-                        .addLast(
-                            "codec",
-                            new HttpServerCodec(
-                                new HttpDecoderConfig()
-                                    .setMaxInitialLineLength(settings.maxRequestLineLength())
-                                    .setMaxHeaderSize(settings.maxHeaderSize())
-                                    .setMaxChunkSize(16 * 1024)))
+                        .addLast("codec", conn.codec())
                         .addLast("http", conn);
                   }
                 });

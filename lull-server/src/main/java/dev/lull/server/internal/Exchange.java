@@ -2,6 +2,7 @@ package dev.lull.server.internal;
 
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
@@ -18,7 +19,6 @@ final class Exchange implements Runnable {
   final HttpConnection conn;
   final HttpRequest request;
   final HttpResponseStatus errorStatus; // non-null: answer with this status, run no handler
-  final Throwable errorCause;
   final RequestBody body;
   final boolean keepAlive;
   final boolean expectContinue;
@@ -26,7 +26,8 @@ final class Exchange implements Runnable {
 
   // Event loop only.
   long bodyReceived;
-  boolean closeAfter;
+  boolean closeAfter; // the connection closes after this response
+  boolean responseStarted; // its head is written: no 100 Continue any more
 
   private volatile boolean continueSent;
   private volatile boolean gone;
@@ -35,27 +36,33 @@ final class Exchange implements Runnable {
   private NettyResponse res;
 
   Exchange(HttpConnection conn, HttpRequest request) {
-    this(conn, request, null, null);
-  }
-
-  private Exchange(
-      HttpConnection conn, HttpRequest request, HttpResponseStatus errorStatus, Throwable cause) {
     this.conn = conn;
     this.request = request;
-    this.errorStatus = errorStatus;
-    this.errorCause = cause;
+    this.errorStatus = null;
     this.body = new RequestBody(this);
-    this.keepAlive = errorStatus == null && HttpUtil.isKeepAlive(request);
+    this.keepAlive = HttpUtil.isKeepAlive(request);
+    // RFC 9110 10.1.1: a server MUST ignore 100-continue in an HTTP/1.0 request.
     this.expectContinue =
-        errorStatus == null
+        request.protocolVersion().isKeepAliveDefault()
             && HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(
                 request.headers().get(HttpHeaderNames.EXPECT));
     this.declaredLength = HttpUtil.getContentLength(request, -1L);
   }
 
-  static Exchange error(
-      HttpConnection conn, HttpRequest request, HttpResponseStatus status, Throwable cause) {
-    return new Exchange(conn, request, status, cause);
+  /** A request that gets {@code status} and closes the connection; no handler sees it. */
+  private Exchange(HttpConnection conn, HttpRequest request, HttpResponseStatus status) {
+    this.conn = conn;
+    this.request = request;
+    this.errorStatus = status;
+    this.body = new RequestBody(this);
+    this.keepAlive = false;
+    this.expectContinue = false;
+    this.declaredLength = -1;
+    this.closeAfter = true;
+  }
+
+  static Exchange error(HttpConnection conn, HttpRequest request, HttpResponseStatus status) {
+    return new Exchange(conn, request, status);
   }
 
   void start(ThreadFactory threads) {
@@ -81,9 +88,10 @@ final class Exchange implements Runnable {
 
   /** Handler thread: sends {@code 100 Continue} before the first read of a body that expects it. */
   void beforeBodyRead() {
-    if (expectContinue && !continueSent) {
+    // Not when the client sent the whole body without waiting (RFC 9110 10.1.1 allows that).
+    if (expectContinue && !continueSent && !body.isComplete()) {
       continueSent = true;
-      conn.channel.eventLoop().execute(conn::writeContinue);
+      conn.channel.eventLoop().execute(() -> conn.writeContinue(this));
     }
   }
 
@@ -104,11 +112,17 @@ final class Exchange implements Runnable {
 
   /** Whether the response head lets the client find the end of the body without a close. */
   boolean lengthKnown(HttpResponse head) {
-    return HttpUtil.isContentLengthSet(head) || HttpUtil.isTransferEncodingChunked(head);
+    int status = head.status().code();
+    return isHead()
+        || status < 200
+        || status == 204
+        || status == 304
+        || HttpUtil.isContentLengthSet(head)
+        || HttpUtil.isTransferEncodingChunked(head);
   }
 
   boolean isHead() {
-    return request.method().name().equals("HEAD");
+    return HttpMethod.HEAD.equals(request.method());
   }
 
   boolean isGone() {

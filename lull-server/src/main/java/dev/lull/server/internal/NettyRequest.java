@@ -5,7 +5,11 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.InputStream;
 import java.net.SocketAddress;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
@@ -29,7 +33,8 @@ final class NettyRequest implements Request {
         int slash = raw.indexOf('/', raw.indexOf("//") + 2);
         raw = slash < 0 ? "/" : raw.substring(slash);
       }
-      u = new QueryStringDecoder(raw);
+      // ';' separates nothing (WHATWG URL, Go since 1.17): "a=1;2" is a=["1;2"].
+      u = QueryStringDecoder.builder().semicolonIsNormalChar(true).build(raw);
       uri = u;
     }
     return u;
@@ -73,7 +78,12 @@ final class NettyRequest implements Request {
 
   @Override
   public Set<String> headerNames() {
-    return headers.names();
+    Set<String> names = new LinkedHashSet<>();
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
+        it.hasNext(); ) {
+      names.add(it.next().getKey().toString().toLowerCase(Locale.ROOT));
+    }
+    return Collections.unmodifiableSet(names);
   }
 
   @Override
