@@ -23,6 +23,11 @@ final class RoutedRequest implements Request {
   }
 
   @Override
+  public dev.lull.core.Context context() {
+    return delegate.context();
+  }
+
+  @Override
   public String method() {
     return delegate.method();
   }
