@@ -1,0 +1,12 @@
+package dev.lull.jobs;
+
+/**
+ * Observes the state changes of jobs: for metrics, a status page, or a test that waits for an event
+ * instead of polling. Called on the thread that made the change, after the store recorded it and
+ * after the job's tracked work was released; must be quick. An exception it throws is logged and
+ * ignored.
+ */
+@FunctionalInterface
+public interface JobListener {
+  void stateChanged(JobEvent event);
+}
