@@ -55,11 +55,12 @@ import java.util.concurrent.locks.ReentrantLock;
  * Jobs jobs = Jobs.builder()
  *     .dataDirectory(Path.of("/var/lib/myapp/jobs"))
  *     .handler("csv", job -> Map.of("rows", countRows(job)))
- *     .lifecycle(server.lifecycle())
- *     .build()
- *     .start();
+ *     .build();
  * Router.Builder router = Router.builder().post("/jobs/csv", jobs.acceptHandler("csv"));
  * jobs.routes().forEach(router::route);   // GET /jobs, GET /jobs/{id}, DELETE /jobs/{id}
+ * Server server = Server.builder().listen("127.0.0.1:8080").handler(router.build()).build();
+ * jobs.start(server.lifecycle());          // resumes unfinished jobs
+ * server.start();
  * }</pre>
  *
  * <h2>Durability and delivery</h2>
@@ -107,11 +108,15 @@ public final class Jobs implements AutoCloseable {
   private final Duration retryAfter;
   private final long maxInputSize;
   private final String basePath;
-  private final Lifecycle lifecycle;
-  private final ActivityTracker tracker;
   private final InstantSource clock;
-  private final Ticker ticker;
-  private final Scheduler scheduler;
+  // Set by start() (the lifecycle may be given there); read after it.
+  private volatile Lifecycle lifecycle;
+  private volatile ActivityTracker tracker;
+  private volatile Ticker ticker;
+  private volatile Scheduler scheduler;
+  private final ActivityTracker givenTracker;
+  private final Ticker givenTicker;
+  private final Scheduler givenScheduler;
   private final List<JobListener> listeners;
   private final JobIds ids;
   private final String owner;
@@ -153,13 +158,10 @@ public final class Jobs implements AutoCloseable {
     this.maxInputSize = b.maxInputSize;
     this.basePath = b.basePath;
     this.lifecycle = b.lifecycle;
-    this.tracker =
-        b.lifecycle != null
-            ? b.lifecycle.tracker()
-            : b.tracker != null ? b.tracker : ActivityTracker.builder().build();
+    this.givenTracker = b.tracker;
+    this.givenTicker = b.ticker;
+    this.givenScheduler = b.scheduler;
     this.clock = b.clock;
-    this.ticker = b.ticker != null ? b.ticker : tracker.ticker();
-    this.scheduler = b.scheduler != null ? b.scheduler : tracker.scheduler();
     this.listeners = new CopyOnWriteArrayList<>(b.listeners);
     this.ids = new JobIds(clock);
     this.owner = instanceName();
@@ -212,11 +214,30 @@ public final class Jobs implements AutoCloseable {
    * @throws IllegalStateException if called twice
    */
   public Jobs start() {
+    return start(null);
+  }
+
+  /**
+   * Starts as {@link #start()}, attached to {@code lifecycle} (unless the builder was given one):
+   * for a server whose lifecycle exists only once it is built, when its router already needs this
+   * object's handlers.
+   *
+   * @param lifecycle may be null
+   */
+  public Jobs start(Lifecycle lifecycle) {
     lock.lock();
     try {
       if (started) throw new IllegalStateException("start() called twice");
       if (closed) throw new IllegalStateException("closed");
       started = true;
+      if (this.lifecycle == null) this.lifecycle = lifecycle;
+      Lifecycle lc = this.lifecycle;
+      tracker =
+          lc != null
+              ? lc.tracker()
+              : givenTracker != null ? givenTracker : ActivityTracker.builder().build();
+      ticker = givenTicker != null ? givenTicker : tracker.ticker();
+      scheduler = givenScheduler != null ? givenScheduler : tracker.scheduler();
     } finally {
       lock.unlock();
     }
