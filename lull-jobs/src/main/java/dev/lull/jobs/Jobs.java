@@ -222,16 +222,17 @@ public final class Jobs implements AutoCloseable {
    * for a server whose lifecycle exists only once it is built, when its router already needs this
    * object's handlers.
    *
-   * @param lifecycle may be null
+   * @param attachTo may be null
    */
-  public Jobs start(Lifecycle lifecycle) {
+  public Jobs start(Lifecycle attachTo) {
+    Lifecycle lc;
     lock.lock();
     try {
       if (started) throw new IllegalStateException("start() called twice");
       if (closed) throw new IllegalStateException("closed");
       started = true;
-      if (this.lifecycle == null) this.lifecycle = lifecycle;
-      Lifecycle lc = this.lifecycle;
+      if (lifecycle == null) lifecycle = attachTo;
+      lc = lifecycle;
       tracker =
           lc != null
               ? lc.tracker()
@@ -249,14 +250,14 @@ public final class Jobs implements AutoCloseable {
     } catch (RuntimeException e) {
       LOG.log(System.Logger.Level.WARNING, "jobs: retention sweep failed", e);
     }
-    if (lifecycle != null) {
-      lifecycle.addListener(
+    if (lc != null) {
+      lc.addListener(
           change -> {
             if (change.to() != Phase.STARTING && change.to() != Phase.RUNNING) drain();
           });
-      lifecycle.onTerminated(t -> close());
+      lc.onTerminated(t -> close());
     }
-    boolean stopping = lifecycle != null && isStopping(lifecycle.phase());
+    boolean stopping = lc != null && isStopping(lc.phase());
     List<Job> unfinished = s.unfinished(types);
     lock.lock();
     try {

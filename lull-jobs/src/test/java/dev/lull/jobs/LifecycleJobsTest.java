@@ -63,13 +63,12 @@ class LifecycleJobsTest {
     jobs =
         Jobs.builder()
             .dataDirectory(dir)
-            .lifecycle(lifecycle)
             .clock(wall)
             .workers(workers)
             .listener(events)
             .handler("block", this::blocking)
             .build()
-            .start();
+            .start(lifecycle); // as a server wires it: the router needs jobs before the lifecycle
     lifecycle.start();
   }
 
@@ -168,6 +167,8 @@ class LifecycleJobsTest {
     assertThat(lifecycle.phase()).isEqualTo(Phase.DRAINING); // still waiting for the job
     clock.advance(Duration.ofSeconds(1)); // stop timeout: the job's work is cancelled
     Termination t = lifecycle.terminated().get(20, TimeUnit.SECONDS);
+    // The lifecycle may terminate on the job's thread just before the event is told.
+    events.await(id, e -> e.state() == JobState.QUEUED && e.attempt() == 1);
     assertThat(t.graceful()).isFalse();
     assertThat(t.cancelled()).isEqualTo(1);
     assertThat(t.abandonedWork()).isZero();
