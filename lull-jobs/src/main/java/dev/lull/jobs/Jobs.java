@@ -464,8 +464,9 @@ public final class Jobs implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      wakeups.release();
+      // Told before the dispatcher is woken, so that a job's events arrive in order.
       emit(new JobEvent(id, type, JobState.QUEUED, 0, "accepted, " + size + " bytes"));
+      wakeups.release();
       Job job = s.find(id).orElseThrow();
       response
           .status(202)
@@ -532,8 +533,9 @@ public final class Jobs implements AutoCloseable {
       } finally {
         lock.unlock();
       }
-      wakeups.release();
+      // Told before the dispatcher is woken, so that a job's events arrive in order.
       emit(new JobEvent(id, type, JobState.QUEUED, 0, "accepted, " + size + " bytes"));
+      wakeups.release();
       return id;
     } finally {
       lock.lock();
@@ -957,9 +959,10 @@ public final class Jobs implements AutoCloseable {
       lock.unlock();
     }
     if (release != null) release.close();
+    // Told before the worker is freed, so that the job's next attempt is told after this.
+    emit(new JobEvent(job.id(), job.type(), state, job.attempts(), detail));
     permits.release();
     wakeups.release();
-    emit(new JobEvent(job.id(), job.type(), state, job.attempts(), detail));
   }
 
   private void logEnd(Job job, JobState state, String detail, Throwable failure) {
