@@ -196,4 +196,24 @@ class JobsHttpTest {
     assertThat(http.get("/jobs/01nonexistent").statusCode()).isEqualTo(404);
     assertThat(http.delete("/jobs/01nonexistent").statusCode()).isEqualTo(404);
   }
+
+  @Test
+  void onceDrainingIntakeAnswers503AndQueuedJobsStayInTheStore() throws Exception {
+    start(1, 10);
+    String running = JsonText.str(http.post("/jobs/echo", "r").body(), "id");
+    assertThat(started("r").await(20, TimeUnit.SECONDS)).isTrue();
+    String queued = JsonText.str(http.post("/jobs/echo", "q").body(), "id");
+
+    jobs.drain(); // what the lifecycle's DRAINING does
+    HttpResponse<String> refused = http.post("/jobs/echo", "late");
+    assertThat(refused.statusCode()).isEqualTo(503);
+    assertThat(refused.headers().firstValue("Retry-After")).isPresent();
+    assertThat(JsonText.str(refused.body(), "error")).contains("stopping");
+
+    release("r").countDown();
+    release("q").countDown();
+    events.await(running, JobState.SUCCEEDED);
+    assertThat(JsonText.str(http.get("/jobs/" + queued).body(), "state")).isEqualTo("QUEUED");
+    assertThat(jobs.queued()).isZero(); // not started, not held as activity here
+  }
 }
