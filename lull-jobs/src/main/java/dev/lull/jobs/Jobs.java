@@ -802,26 +802,32 @@ public final class Jobs implements AutoCloseable {
     }
   }
 
-  /** Arms a wake-up for the earliest job waiting for its retry time. */
+  /**
+   * Arms a wake-up for the earliest queued job (waiting for its retry time); wakes at once if one
+   * fell due since the claim that found nothing.
+   */
   private void scheduleWake() {
-    Instant now = clock.instant();
     Optional<Instant> next;
     try {
-      next = store.nextDue(types, now);
+      next = store.nextRunAfter(types);
     } catch (RuntimeException e) {
-      next = Optional.of(now.plusSeconds(1));
+      next = Optional.of(clock.instant().plusSeconds(1));
     }
+    Instant now = clock.instant();
+    boolean dueNow = false;
     lock.lock();
     try {
       if (wakeTimer != null) wakeTimer.cancel();
       wakeTimer = null;
       if (next.isPresent() && !draining && !closed) {
         Duration d = Duration.between(now, next.get());
-        wakeTimer = scheduler.schedule(wakeups::release, d.isNegative() ? Duration.ZERO : d);
+        if (d.isNegative() || d.isZero()) dueNow = true;
+        else wakeTimer = scheduler.schedule(wakeups::release, d);
       }
     } finally {
       lock.unlock();
     }
+    if (dueNow) wakeups.release();
   }
 
   /** Starts a claimed job on its own virtual thread; false (job released) if draining. */

@@ -58,7 +58,31 @@ class RetryTest {
         // advance again
       }
     }
-    return events.await(id, p, Duration.ZERO);
+    throw new AssertionError(
+        "no matching event after advancing to "
+            + clock.elapsed()
+            + ": "
+            + events.states(id)
+            + "; job "
+            + jobs.find(id).orElseThrow()
+            + "; clock pending "
+            + clock.pending()
+            + ", next "
+            + clock.nextDelay()
+            + "; threads "
+            + dispatcherDump());
+  }
+
+  private static String dispatcherDump() {
+    StringBuilder b = new StringBuilder();
+    Thread.getAllStackTraces()
+        .forEach(
+            (t, st) -> {
+              if (t.getName().startsWith("lull-jobs")) {
+                b.append(t.getName()).append(java.util.Arrays.toString(st)).append('\n');
+              }
+            });
+    return b.toString();
   }
 
   @AfterEach

@@ -518,19 +518,17 @@ public final class SqliteJobStore implements JobStore {
   }
 
   @Override
-  public Optional<Instant> nextDue(Set<String> types, Instant now) {
+  public Optional<Instant> nextRunAfter(Set<String> types) {
     if (types.isEmpty()) return Optional.empty();
     return read(
-        "nextDue",
+        "nextRunAfter",
         c -> {
           try (PreparedStatement ps =
               c.prepareStatement(
-                  "SELECT MIN(run_after) FROM jobs WHERE state = 'QUEUED' AND run_after > ? AND"
-                      + " type IN ("
+                  "SELECT MIN(run_after) FROM jobs WHERE state = 'QUEUED' AND type IN ("
                       + placeholders(types.size())
                       + ")")) {
-            ps.setLong(1, now.toEpochMilli());
-            int i = 2;
+            int i = 1;
             for (String t : types) ps.setString(i++, t);
             try (ResultSet rs = ps.executeQuery()) {
               if (!rs.next()) return Optional.<Instant>empty();

@@ -74,10 +74,11 @@ public interface JobStore extends AutoCloseable {
   Optional<Claim> claim(Set<String> types, String owner, Instant now, Instant leaseUntil);
 
   /**
-   * The earliest {@code runAfter} among {@code QUEUED} jobs of {@code types} not due at {@code
-   * now}.
+   * The earliest {@code runAfter} among {@code QUEUED} jobs of {@code types}, due or not: when the
+   * dispatcher should look again. (Due ones included, so that a job that fell due between a claim
+   * and this call is not missed.)
    */
-  Optional<Instant> nextDue(Set<String> types, Instant now);
+  Optional<Instant> nextRunAfter(Set<String> types);
 
   /**
    * Extends the lease and records progress.

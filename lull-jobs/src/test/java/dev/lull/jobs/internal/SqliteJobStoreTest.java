@@ -146,4 +146,22 @@ class SqliteJobStoreTest {
       assertThat(s.claim(Set.of("other"), "me", t0, t0).isEmpty()).isTrue(); // types filter
     }
   }
+
+  @Test
+  void nextRunAfterIncludesJobsAlreadyDue() throws Exception {
+    // The dispatcher claims with one reading of the clock and asks when to look again with a later
+    // one: a job that fell due in between must still make it look again (it once slept instead).
+    try (SqliteJobStore s = SqliteJobStore.open(dir, t0)) {
+      assertThat(s.nextRunAfter(Set.of("t"))).isEmpty();
+      add(s, "a", "x");
+      JobStore.Claim c = s.claim(Set.of("t"), "me", t0, t0.plusSeconds(30)).orElseThrow();
+      assertThat(s.nextRunAfter(Set.of("t"))).isEmpty(); // running, not queued
+      s.finish(c.lease(), new Outcome.Retry("boom", t0.plusSeconds(10)), t0, 0, -1);
+      assertThat(s.nextRunAfter(Set.of("t"))).contains(t0.plusSeconds(10));
+      assertThat(s.claim(Set.of("t"), "me", t0.plusSeconds(9), t0.plusSeconds(39))).isEmpty();
+      // Due by now, and still reported.
+      assertThat(s.nextRunAfter(Set.of("t"))).contains(t0.plusSeconds(10));
+      assertThat(s.nextRunAfter(Set.of("other"))).isEmpty();
+    }
+  }
 }
