@@ -1,0 +1,45 @@
+package dev.lull.server.internal.admin;
+
+import io.netty.channel.EventLoopGroup;
+import io.netty.util.concurrent.EventExecutor;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.RejectedExecutionException;
+
+/**
+ * Asks the server's event loops whether they still run tasks: a stuck event loop (a handler that
+ * blocked it, a livelock) must fail {@code /livez} and stop the systemd watchdog pings, so that the
+ * service manager restarts the process.
+ */
+@FunctionalInterface
+public interface LivenessProbe {
+  /**
+   * Submits a no-op task to every event loop and returns a future completed once each of them has
+   * run it; completed exceptionally if an event loop refused the task (it is shutting down). Never
+   * blocks; the caller decides how long to wait.
+   */
+  CompletableFuture<Void> probe();
+
+  /** A probe that always answers at once: for a server without event loops to watch. */
+  static LivenessProbe alwaysAlive() {
+    return () -> CompletableFuture.completedFuture(null);
+  }
+
+  /** Probes every event loop of {@code group}. */
+  static LivenessProbe of(EventLoopGroup group) {
+    return () -> {
+      List<CompletableFuture<Void>> answers = new ArrayList<>();
+      for (EventExecutor loop : group) {
+        CompletableFuture<Void> answered = new CompletableFuture<>();
+        try {
+          loop.execute(() -> answered.complete(null));
+        } catch (RejectedExecutionException e) {
+          answered.completeExceptionally(e);
+        }
+        answers.add(answered);
+      }
+      return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
+    };
+  }
+}
