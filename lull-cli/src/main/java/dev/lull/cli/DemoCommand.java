@@ -2,6 +2,7 @@ package dev.lull.cli;
 
 import dev.lull.core.Durations;
 import dev.lull.core.SocketActivation;
+import dev.lull.core.Subprocess;
 import dev.lull.server.BoundListener;
 import dev.lull.server.Router;
 import dev.lull.server.Server;
@@ -11,7 +12,6 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 
@@ -80,6 +80,51 @@ final class DemoCommand implements Callable<Integer> {
       defaultValue = "0")
   int ioThreads;
 
+  @Option(
+      names = "--idle-timeout",
+      paramLabel = "DURATION",
+      description =
+          "Exit after this long without activity; 0 = never (default: ${DEFAULT-VALUE}). "
+              + "With socket activation systemd starts the next instance on the next connection.",
+      defaultValue = "30s")
+  String idleTimeout;
+
+  @Option(
+      names = "--stop-timeout",
+      paramLabel = "DURATION",
+      description =
+          "On SIGTERM, wait this long for in-flight requests, then cancel them; 0 = forever"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "20s")
+  String stopTimeout;
+
+  @Option(
+      names = "--kill-timeout",
+      paramLabel = "DURATION",
+      description =
+          "After cancelling, wait this long before closing connections by force"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "5s")
+  String killTimeout;
+
+  @Option(
+      names = "--drain-delay",
+      paramLabel = "DURATION",
+      description =
+          "On SIGTERM, keep serving this long with readiness failing before stopping"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "0s")
+  String drainDelay;
+
+  @Option(
+      names = "--request-timeout",
+      paramLabel = "DURATION",
+      description =
+          "Deadline of each request: 503 if it has not answered by then; 0 = none"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "0")
+  String requestTimeout;
+
   @Override
   public Integer call() throws Exception {
     Server.Builder builder = Server.builder().handler(routes());
@@ -97,7 +142,12 @@ final class DemoCommand implements Callable<Integer> {
           .maxHeaderSize(maxHeaderSize)
           .maxRequestLineLength(maxRequestLine)
           .maxBodySize(maxBodySize)
-          .ioThreads(ioThreads);
+          .ioThreads(ioThreads)
+          .idleTimeout(duration("--idle-timeout", idleTimeout))
+          .stopTimeout(duration("--stop-timeout", stopTimeout))
+          .killTimeout(duration("--kill-timeout", killTimeout))
+          .drainDelay(duration("--drain-delay", drainDelay))
+          .requestTimeout(duration("--request-timeout", requestTimeout));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }
@@ -107,6 +157,7 @@ final class DemoCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new ConfigException(e.getMessage());
     }
+    server.stopOnSignals();
     try {
       server.start();
     } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
@@ -121,16 +172,16 @@ final class DemoCommand implements Callable<Integer> {
               + l.address()
               + (l.inherited() ? " (from systemd)" : ""));
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  server.close();
-                  stopped.countDown();
-                }));
-    stopped.await();
-    return 0;
+    // Exit with the lifecycle's code: 0 after a stop by signal or idle timer (not 143).
+    return server.awaitTermination().exitCode();
+  }
+
+  private static Duration queryDuration(dev.lull.server.Request req, String name, String fallback) {
+    try {
+      return Durations.parse(req.query(name).orElse(fallback));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   private static Duration duration(String option, String value) {
@@ -147,15 +198,56 @@ final class DemoCommand implements Callable<Integer> {
         .get(
             "/slow",
             (req, res) -> {
-              Duration d = Durations.parse(req.query("duration").orElse("1s"));
+              Duration d = queryDuration(req, "duration", "1s");
+              if (d == null) {
+                res.send(400, "bad duration\n");
+                return;
+              }
               Thread.sleep(d);
               res.send("slept " + Durations.format(d) + "\n");
             })
         .get(
+            "/exec/sleep",
+            (req, res) -> {
+              // A subprocess bound to the request: cancelled (client gone, deadline, stop) means
+              // killed, with its children. The argument list is fixed; request data is only a
+              // number, never shell syntax.
+              long seconds;
+              try {
+                seconds = Long.parseLong(req.query("seconds").orElse("1"));
+              } catch (NumberFormatException e) {
+                res.send(400, "bad seconds\n");
+                return;
+              }
+              if (seconds < 0 || seconds > 3600) {
+                res.send(400, "seconds out of range 0-3600\n");
+                return;
+              }
+              Process p =
+                  Subprocess.start(
+                      new ProcessBuilder(
+                              "sh", "-c", "sleep \"$1\"", "sleep", Long.toString(seconds))
+                          .redirectErrorStream(true),
+                      req.context(),
+                      Subprocess.DEFAULT_GRACE);
+              int code = p.waitFor();
+              res.send("sleep exited " + code + " (pid " + p.pid() + ")\n");
+            })
+        .get(
             "/stream",
             (req, res) -> {
-              int chunks = Integer.parseInt(req.query("chunks").orElse("10"));
-              Duration interval = Durations.parse(req.query("interval").orElse("100ms"));
+              int chunks;
+              try {
+                chunks = Integer.parseInt(req.query("chunks").orElse("10"));
+              } catch (NumberFormatException e) {
+                res.send(400, "bad chunks\n");
+                return;
+              }
+              Duration interval = queryDuration(req, "interval", "100ms");
+              if (interval == null || chunks < 0) {
+                res.send(400, "bad interval or chunks\n");
+                return;
+              }
               res.header("Content-Type", "text/plain; charset=utf-8");
               OutputStream out = res.body();
               for (int i = 1; i <= chunks; i++) {

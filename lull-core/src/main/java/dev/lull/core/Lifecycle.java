@@ -600,8 +600,13 @@ public final class Lifecycle {
         c.to() == Phase.TERMINATED
             && (c.counts().getOrDefault("cancelled", 0L) > 0
                 || c.counts().getOrDefault("forceClosed", 0L) > 0);
+    // A failed start is reported once, by whoever called start() (the CLI prints one line and
+    // exits 2): its transitions are details.
+    boolean startFailed = c.stopReason().orElse(null) == StopReason.START_FAILED;
     LOG.log(
-        cut ? System.Logger.Level.WARNING : System.Logger.Level.INFO,
+        startFailed
+            ? System.Logger.Level.DEBUG
+            : cut ? System.Logger.Level.WARNING : System.Logger.Level.INFO,
         () -> c + "; busy " + c.counts().get("busy") + " (" + countsText(c.counts()) + ")");
     for (LifecycleListener l : listeners) {
       try {

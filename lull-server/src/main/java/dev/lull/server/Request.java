@@ -67,6 +67,17 @@ public interface Request {
    */
   String listener();
 
+  /**
+   * This request's cancellation context. It is cancelled, with its cause, when the client
+   * disconnects while the handler runs ({@link
+   * dev.lull.core.CancellationCause#CLIENT_DISCONNECTED}), when the request's deadline passes
+   * ({@code DEADLINE_EXCEEDED}), or when the server's stop timeout expires ({@code
+   * SERVER_STOPPING}). By default cancellation also interrupts the handler's thread, so blocking
+   * calls return at once; busy code calls {@link dev.lull.core.Context#checkpoint()}. Values of the
+   * server's base context are visible here.
+   */
+  dev.lull.core.Context context();
+
   /** The value of path parameter {@code name} (for example {@code id} in {@code /jobs/{id}}). */
   default Optional<String> pathParameter(String name) {
     return Optional.empty();

@@ -29,6 +29,11 @@ final class RoutedRequest implements Request, MatchedRoute {
   }
 
   @Override
+  public dev.lull.core.Context context() {
+    return delegate.context();
+  }
+
+  @Override
   public String method() {
     return delegate.method();
   }

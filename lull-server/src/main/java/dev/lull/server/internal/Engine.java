@@ -1,16 +1,23 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.ActivityTracker;
+import dev.lull.core.CancellationCause;
+import dev.lull.core.ConnectionState;
+import dev.lull.core.spi.Drainable;
 import dev.lull.server.BoundListener;
 import dev.lull.server.ListenerSpec;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
 import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
 import io.netty.channel.ServerChannel;
 import io.netty.channel.unix.DomainSocketAddress;
+import io.netty.util.AttributeKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -25,9 +32,10 @@ import java.util.Set;
 import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** The Netty side of a server: event loops, listeners, connections. */
-public final class Engine {
+public final class Engine implements Drainable {
   private static final System.Logger LOG = System.getLogger("dev.lull.server");
 
   final Settings settings;
@@ -36,6 +44,7 @@ public final class Engine {
   final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
   final long readHeaderTimeoutNanos;
   final long keepAliveTimeoutNanos;
+  final long lameDuckIdleGraceNanos;
   private final Object lock = new Object();
   private EventLoopGroup group;
   private final List<Channel> serverChannels = new ArrayList<>();
@@ -47,12 +56,22 @@ public final class Engine {
   /** Once true, every response closes its connection (lame duck). */
   volatile boolean draining;
 
-  public Engine(Settings settings) {
+  /** Once true, requests not started yet are refused with 503: the stop timeout has expired. */
+  volatile boolean stopping;
+
+  final ActivityTracker tracker;
+  private final AtomicLong connectionIds = new AtomicLong();
+  static final AttributeKey<Long> CONNECTION_ID = AttributeKey.valueOf("lull.connectionId");
+
+  public Engine(Settings settings, ActivityTracker tracker) {
     this.settings = settings;
+    this.tracker = tracker;
     this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
     this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
+    this.lameDuckIdleGraceNanos = settings.lameDuckIdleGrace().toNanos();
   }
 
+  @Override
   public void start() {
     synchronized (lock) {
       if (started) throw new IllegalStateException("already started");
@@ -167,6 +186,7 @@ public final class Engine {
         new ServerBootstrap()
             .group(group)
             .option(ChannelOption.SO_BACKLOG, 1024)
+            .handler(acceptCounter)
             .childHandler(
                 new ChannelInitializer<>() {
                   @Override
@@ -182,6 +202,75 @@ public final class Engine {
     return b;
   }
 
+  /**
+   * Counts a connection at the moment of accept, on the listener's event loop, before it is handed
+   * to its own event loop: an idle exit can never race a connection that was accepted.
+   */
+  private final ChannelInboundHandlerAdapter acceptCounter = new AcceptCounter();
+
+  @io.netty.channel.ChannelHandler.Sharable
+  private final class AcceptCounter extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Channel child) {
+        long id = connectionIds.incrementAndGet();
+        child.attr(CONNECTION_ID).set(id);
+        tracker.connectionStateChanged(id, null, ConnectionState.NEW);
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  // ------------------------------------------------------------------ Drainable
+
+  @Override
+  public void stopAccepting() {
+    List<Channel> listening;
+    synchronized (lock) {
+      listening = List.copyOf(serverChannels);
+      serverChannels.clear();
+    }
+    // Closes our copy of each socket; for a systemd socket the kernel keeps queueing connections
+    // on systemd's copy for the next instance.
+    for (Channel ch : listening) ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void enterLameDuck() {
+    draining = true;
+    for (HttpConnection c : connections) c.channel.eventLoop().execute(c::enterLameDuck);
+  }
+
+  @Override
+  public int cancelInFlight() {
+    stopping = true;
+    int n = 0;
+    for (HttpConnection c : connections) {
+      if (c.cancelRunning(CancellationCause.SERVER_STOPPING)) n++;
+    }
+    return n;
+  }
+
+  @Override
+  public int forceClose() {
+    stopping = true;
+    draining = true;
+    List<HttpConnection> open = List.copyOf(connections);
+    List<io.netty.channel.ChannelFuture> closes = new ArrayList<>();
+    for (HttpConnection c : open) closes.add(c.forceClose());
+    for (io.netty.channel.ChannelFuture f : closes) f.awaitUninterruptibly(2, TimeUnit.SECONDS);
+    return open.size();
+  }
+
+  @Override
+  public void release() {
+    synchronized (lock) {
+      if (closed) return;
+      closed = true;
+      closeNow();
+    }
+  }
+
   /** Closes listeners and connections at once and stops the event loops. */
   public void close() {
     synchronized (lock) {
@@ -193,6 +282,7 @@ public final class Engine {
 
   private void closeNow() {
     for (Channel ch : serverChannels) ch.close().syncUninterruptibly();
+    serverChannels.clear();
     for (HttpConnection c : connections) c.forceClose();
     for (Path p : ownedSocketFiles) {
       try {

@@ -1,5 +1,7 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.CancellationCause;
+import dev.lull.core.Context;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
@@ -7,6 +9,7 @@ import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
+import java.time.Duration;
 import java.util.concurrent.ThreadFactory;
 
 /**
@@ -32,6 +35,15 @@ final class Exchange implements Runnable {
   private volatile boolean continueSent;
   private volatile boolean gone;
   private volatile Thread thread;
+
+  // Cancellation: the cause is set once; the context is made on first use (most handlers never ask
+  // for it), and cancelled with the cause whichever of the two comes first.
+  private volatile CancellationCause cancelCause;
+  private Context context; // guarded by this
+  volatile boolean interruptOnCancel;
+  volatile int deadlineStatus = 503;
+  volatile boolean finished; // the handler has returned: cancelling it means nothing any more
+  volatile boolean timedOut; // the event loop answered for it when its deadline passed
   private NettyRequest req;
   private NettyResponse res;
 
@@ -75,15 +87,86 @@ final class Exchange implements Runnable {
   public void run() {
     req = new NettyRequest(this);
     res = new NettyResponse(this);
+    interruptOnCancel = conn.engine.settings.interruptOnCancel();
     try {
+      Duration timeout = conn.engine.settings.requestTimeout();
+      if (!timeout.isZero()) applyDeadline(timeout, 503);
       conn.engine.settings.handler().handle(req, res);
       res.finish();
     } catch (Throwable e) {
       res.fail(e);
     } finally {
+      synchronized (this) {
+        finished = true;
+      }
       body.close();
       thread = null;
+      Context c;
+      synchronized (this) {
+        c = context;
+      }
+      if (c != null) c.release();
     }
+  }
+
+  /** This request's context, made on first use. */
+  Context context() {
+    Context c;
+    synchronized (this) {
+      c = context;
+      if (c == null) {
+        c = conn.engine.settings.baseContext().detached();
+        context = c;
+      }
+    }
+    CancellationCause why = cancelCause;
+    if (why != null) c.cancel(why);
+    return c;
+  }
+
+  /**
+   * Handler thread: from now on the request's deadline is {@code timeout} away (or its current one,
+   * if sooner); when it passes the context is cancelled with DEADLINE_EXCEEDED and, if no response
+   * has started, the client gets {@code status}.
+   */
+  void applyDeadline(Duration timeout, int status) {
+    deadlineStatus = status;
+    Context c = context().withTimeout(timeout);
+    synchronized (this) {
+      context = c;
+    }
+    c.onCancel(
+        () -> {
+          if (c.cause().orElse(null) == CancellationCause.DEADLINE_EXCEEDED) {
+            cancel(CancellationCause.DEADLINE_EXCEEDED);
+          }
+        });
+  }
+
+  CancellationCause cancelCause() {
+    return cancelCause;
+  }
+
+  /**
+   * Cancels this request with {@code why} unless it is already cancelled or its handler has
+   * finished: cancels its context and interrupts its thread (unless the route said not to). Any
+   * thread.
+   *
+   * @return whether this call cancelled it
+   */
+  boolean cancel(CancellationCause why) {
+    synchronized (this) {
+      if (cancelCause != null || finished) return false;
+      cancelCause = why;
+    }
+    Context c;
+    synchronized (this) {
+      c = context;
+    }
+    if (c != null) c.cancel(why);
+    if (interruptOnCancel) interrupt();
+    conn.cancelled(this, why);
+    return true;
   }
 
   /** Handler thread: sends {@code 100 Continue} before the first read of a body that expects it. */
@@ -133,6 +216,7 @@ final class Exchange implements Runnable {
   void connectionClosed(ClientGoneException e) {
     gone = true;
     body.fail(e);
+    if (thread != null) cancel(CancellationCause.CLIENT_DISCONNECTED);
   }
 
   void interrupt() {

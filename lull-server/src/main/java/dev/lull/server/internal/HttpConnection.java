@@ -1,5 +1,6 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.CancellationCause;
 import dev.lull.core.ConnectionState;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -77,6 +78,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   /** Read from any thread; written on the event loop. */
   private volatile ConnectionState state = ConnectionState.NEW;
+
+  private long id; // as reported to the activity tracker
 
   private Exchange receiving; // the exchange whose body is arriving
   private boolean discarding; // dropping the rest of a body nobody will read
@@ -156,6 +159,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.channel = ctx.channel();
+    Long counted = channel.attr(Engine.CONNECTION_ID).get();
+    if (counted != null) {
+      id = counted;
+    } else {
+      // Not through a listener of ours (a test's embedded channel): count it now.
+      id = -channel.hashCode();
+      engine.tracker.connectionStateChanged(id, null, ConnectionState.NEW);
+    }
   }
 
   @Override
@@ -365,6 +376,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void dispatch(Exchange ex) {
     running = ex;
     if (state != ConnectionState.ACTIVE) setState(ConnectionState.ACTIVE);
+    if (ex.errorStatus == null && engine.stopping) {
+      // The stop timeout has expired: a request that has not started will not run.
+      ex.body.close();
+      ex = Exchange.error(this, ex.request, HttpResponseStatus.SERVICE_UNAVAILABLE);
+      running = ex;
+      receiving = null;
+      stopReading();
+    }
     if (ex.errorStatus != null) {
       sendError(ex);
     } else {
@@ -443,7 +462,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     ex.responseStarted = true;
     codec.encoder().headRequest = ex.isHead();
     if (!ex.keepAlive
-        || engine.draining
+        || drainingAndNothingPending()
         || ex.continueSkipped()
         || !ex.lengthKnown(res)
         || res.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)) {
@@ -479,7 +498,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
     if (last instanceof HttpResponse head) {
       startResponse(ex, head);
-    } else if (engine.draining) {
+    } else if (drainingAndNothingPending()) {
       ex.closeAfter = true;
     }
     if (abort) {
@@ -533,7 +552,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         && channel.isActive()) {
       setState(ConnectionState.IDLE);
       idleSince = System.nanoTime();
-      armTimer(idleSince + engine.keepAliveTimeoutNanos);
+      armTimer(
+          idleSince
+              + (engine.draining ? engine.lameDuckIdleGraceNanos : engine.keepAliveTimeoutNanos));
     }
   }
 
@@ -578,9 +599,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       }
       armTimer(deadline);
     } else if (state == ConnectionState.IDLE) {
-      long deadline = idleSince + engine.keepAliveTimeoutNanos;
+      long deadline =
+          idleSince
+              + (engine.draining ? engine.lameDuckIdleGraceNanos : engine.keepAliveTimeoutNanos);
       if (now - deadline >= 0) {
-        channel.close();
+        stopReading();
+        lingerAndClose(ctx.newSucceededFuture());
         return;
       }
       armTimer(deadline);
@@ -591,13 +615,73 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     ConnectionState prev = state;
     if (prev == next || prev == ConnectionState.CLOSED) return;
     state = next;
+    engine.tracker.connectionStateChanged(id, prev, next);
   }
 
-  /** Closes the connection now, from any thread. */
-  void forceClose() {
-    channel.close();
+  /** Closes the connection now, from any thread; the running handler is interrupted. */
+  io.netty.channel.ChannelFuture forceClose() {
     Exchange ex = running;
     if (ex != null) ex.interrupt();
+    return channel.close();
+  }
+
+  /** Cancels the running request, if any, from any thread. */
+  boolean cancelRunning(CancellationCause why) {
+    Exchange ex = running;
+    return ex != null && ex.cancel(why);
+  }
+
+  /** Any thread: {@code ex} was cancelled. */
+  void cancelled(Exchange ex, CancellationCause why) {
+    if (why == CancellationCause.DEADLINE_EXCEEDED) {
+      channel.eventLoop().execute(() -> onDeadline(ex));
+    }
+  }
+
+  /**
+   * The deadline of {@code ex} passed: answer for it now if its response has not started (its
+   * handler's later writes are dropped), else cut the connection, which is the only way to tell a
+   * client that a streamed body is incomplete.
+   */
+  private void onDeadline(Exchange ex) {
+    if (ex != running || !channel.isActive()) return;
+    ex.timedOut = true;
+    if (ex.responseStarted) {
+      complete(ex, null, true);
+      return;
+    }
+    ex.closeAfter = true;
+    HttpResponseStatus status = HttpResponseStatus.valueOf(ex.deadlineStatus);
+    byte[] body = "request deadline exceeded\n".getBytes(StandardCharsets.US_ASCII);
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+    res.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+        .set(HttpHeaderNames.DATE, HttpDates.now());
+    complete(ex, res, false);
+  }
+
+  /**
+   * Event loop: the server entered lame duck. A request running or pipelined is served, its
+   * response saying {@code Connection: close}. An idle keep-alive connection is closed once it has
+   * been idle for {@code lameDuckIdleGrace}: a client that reuses it within that grace is served
+   * (with {@code Connection: close}) rather than racing our close.
+   */
+  void enterLameDuck() {
+    if (!channel.isActive() || closing) return;
+    if (state == ConnectionState.IDLE) {
+      armTimer(idleSince + engine.lameDuckIdleGraceNanos);
+    }
+  }
+
+  /** Whether the connection should close after the response now being sent, in lame duck. */
+  private boolean drainingAndNothingPending() {
+    return engine.draining
+        && waiting.isEmpty()
+        && !headPending
+        && receiving == null
+        && !codec.decoder().hasBuffered();
   }
 
   /** For tests: requests decoded and waiting for the one running. */

@@ -41,6 +41,11 @@ final class NettyRequest implements Request {
   }
 
   @Override
+  public dev.lull.core.Context context() {
+    return ex.context();
+  }
+
+  @Override
   public String method() {
     return ex.request.method().name();
   }

@@ -1,5 +1,6 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.CancellationCause;
 import dev.lull.server.Response;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -161,6 +162,12 @@ final class NettyResponse implements Response {
   /** After the handler returned: completes a response the handler left open. */
   void finish() throws IOException {
     if (completed) return;
+    CancellationCause why = ex.cancelCause();
+    if (why != null && !committed && (stream == null || stream.count == 0)) {
+      // Cancelled, and the handler returned without answering: say why.
+      sendCancelled(why);
+      return;
+    }
     if (stream != null) {
       stream.close();
     } else {
@@ -175,6 +182,18 @@ final class NettyResponse implements Response {
       abort();
       return;
     }
+    CancellationCause why = ex.cancelCause();
+    if (why != null) {
+      // Whatever the handler threw once cancelled (CancelledException, InterruptedException, an
+      // interrupted read...) is the cancellation's outcome, not a handler failure: no log.
+      if (completed) return;
+      if (committed) {
+        abort();
+      } else {
+        sendCancelled(why);
+      }
+      return;
+    }
     RequestBodyException bad = cause(e, RequestBodyException.class);
     if (bad == null) Exchange.logHandlerFailure(ex, e);
     if (completed) return;
@@ -187,6 +206,31 @@ final class NettyResponse implements Response {
     HttpResponseStatus st = HttpResponseStatus.valueOf(status);
     byte[] body = (status + " " + st.reasonPhrase() + "\n").getBytes(StandardCharsets.US_ASCII);
     headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    if (stream != null) stream.discard();
+    try {
+      sendFull(Unpooled.wrappedBuffer(body), body.length);
+    } catch (UncheckedIOException gone) {
+      // nobody to tell
+    }
+  }
+
+  /** Answers a cancelled request that has no response yet: 503 (or the route's status), close. */
+  private void sendCancelled(CancellationCause why) {
+    if (why == CancellationCause.CLIENT_DISCONNECTED) {
+      abort();
+      return;
+    }
+    headers.clear();
+    status = why == CancellationCause.DEADLINE_EXCEEDED ? ex.deadlineStatus : 503;
+    String reason =
+        switch (why) {
+          case DEADLINE_EXCEEDED -> "request deadline exceeded\n";
+          case SERVER_STOPPING -> "server stopping\n";
+          default -> "request cancelled\n";
+        };
+    byte[] body = reason.getBytes(StandardCharsets.US_ASCII);
+    headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    headers.set(HttpHeaderNames.CONNECTION, "close");
     if (stream != null) stream.discard();
     try {
       sendFull(Unpooled.wrappedBuffer(body), body.length);
@@ -337,6 +381,11 @@ final class NettyResponse implements Response {
       if (ex.isHead() || !bodyAllowed(status)) {
         chunk.release();
         return;
+      }
+      if (ex.timedOut) {
+        // The server answered for this request already (its deadline passed).
+        chunk.release();
+        throw new IOException("request deadline exceeded");
       }
       if (flush) {
         channel.writeAndFlush(new DefaultHttpContent(chunk), channel.voidPromise());

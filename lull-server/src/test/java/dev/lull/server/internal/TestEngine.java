@@ -37,7 +37,12 @@ final class TestEngine implements AutoCloseable {
                 Duration.ofSeconds(10),
                 Duration.ofSeconds(60),
                 2,
-                8192));
+                8192,
+                Duration.ZERO,
+                true,
+                Duration.ofMillis(500),
+                dev.lull.core.Context.background()),
+            dev.lull.core.ActivityTracker.builder().build());
     e.start();
     return new TestEngine(e);
   }
