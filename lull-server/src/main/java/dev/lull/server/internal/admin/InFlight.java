@@ -8,7 +8,7 @@ import java.util.Objects;
  *
  * @param connectionId the connection's id, as reported to the activity tracker
  * @param method the request method
- * @param path the decoded path, without the query
+ * @param path the path as the client sent it, without the query
  * @param listener the name of the listener that accepted the connection
  * @param age how long since the request head was complete
  */

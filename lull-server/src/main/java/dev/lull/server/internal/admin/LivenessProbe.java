@@ -1,11 +1,6 @@
 package dev.lull.server.internal.admin;
 
-import io.netty.channel.EventLoopGroup;
-import io.netty.util.concurrent.EventExecutor;
-import java.util.ArrayList;
-import java.util.List;
 import java.util.concurrent.CompletableFuture;
-import java.util.concurrent.RejectedExecutionException;
 
 /**
  * Asks the server's event loops whether they still run tasks: a stuck event loop (a handler that
@@ -24,22 +19,5 @@ public interface LivenessProbe {
   /** A probe that always answers at once: for a server without event loops to watch. */
   static LivenessProbe alwaysAlive() {
     return () -> CompletableFuture.completedFuture(null);
-  }
-
-  /** Probes every event loop of {@code group}. */
-  static LivenessProbe of(EventLoopGroup group) {
-    return () -> {
-      List<CompletableFuture<Void>> answers = new ArrayList<>();
-      for (EventExecutor loop : group) {
-        CompletableFuture<Void> answered = new CompletableFuture<>();
-        try {
-          loop.execute(() -> answered.complete(null));
-        } catch (RejectedExecutionException e) {
-          answered.completeExceptionally(e);
-        }
-        answers.add(answered);
-      }
-      return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
-    };
   }
 }

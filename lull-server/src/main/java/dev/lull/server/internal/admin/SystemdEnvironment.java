@@ -27,6 +27,11 @@ public record SystemdEnvironment(
 
   private static final Object LOCK = new Object();
   private static SystemdEnvironment inherited;
+  private static boolean claimed;
+
+  /** Nothing from a service manager. */
+  public static final SystemdEnvironment NONE =
+      new SystemdEnvironment(Optional.empty(), Optional.empty(), List.of());
 
   public SystemdEnvironment {
     problems = List.copyOf(problems);
@@ -71,6 +76,20 @@ public record SystemdEnvironment(
         SocketActivation.removeEnvironment(VARIABLES);
       }
       return inherited;
+    }
+  }
+
+  /**
+   * {@link #inherited()} for the first caller in this process, {@link #NONE} for every later one:
+   * one process has one conversation with its service manager, so a second server in the same JVM
+   * (a test, an embedded admin tool) must not also say READY=1 and STOPPING=1.
+   */
+  public static SystemdEnvironment claim() {
+    synchronized (LOCK) {
+      SystemdEnvironment env = inherited();
+      if (claimed) return NONE;
+      claimed = true;
+      return env;
     }
   }
 

@@ -88,11 +88,11 @@ public final class SystemdNotifier implements LifecycleListener, AutoCloseable {
   /**
    * If this process was started by systemd with {@code NOTIFY_SOCKET}, makes a notifier for {@code
    * lifecycle} and starts it (see {@link #install(Lifecycle, SdNotify, Optional, LivenessProbe,
-   * Duration)}); otherwise returns empty. Reads {@link SystemdEnvironment#inherited()}, which
-   * removes the variables from the environment.
+   * Duration)}); otherwise returns empty. {@linkplain SystemdEnvironment#claim() Claims} the
+   * environment, which removes the variables from it: only the first server of a process notifies.
    */
   public static Optional<SystemdNotifier> install(Lifecycle lifecycle, LivenessProbe probe) {
-    SystemdEnvironment env = SystemdEnvironment.inherited();
+    SystemdEnvironment env = SystemdEnvironment.claim();
     for (String problem : env.problems()) LOG.log(System.Logger.Level.WARNING, problem);
     if (env.notifySocket().isEmpty()) {
       if (env.watchdog().isPresent()) {

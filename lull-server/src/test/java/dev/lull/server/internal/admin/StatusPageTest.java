@@ -10,13 +10,10 @@ import dev.lull.core.Lifecycle;
 import dev.lull.core.StopReason;
 import dev.lull.core.Work;
 import dev.lull.core.testing.ManualClock;
-import dev.lull.server.Awaits;
 import dev.lull.server.BoundListener;
 import java.net.InetSocketAddress;
 import java.net.UnixDomainSocketAddress;
 import java.net.http.HttpResponse;
-import java.nio.file.Files;
-import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
 import org.junit.jupiter.api.AfterEach;
@@ -129,55 +126,5 @@ class StatusPageTest {
     assertThat(r.headers().firstValue("Content-Type")).hasValue("text/html; charset=utf-8");
     assertThat(r.body()).contains("/reports/2024?&lt;b&gt;").doesNotContain("?<b>");
     assertThat(http.get("/").statusCode()).isEqualTo(302);
-  }
-
-  @Test
-  void chromiumRendersTheLiveConnectionCountAndTheLiveRefresh() throws Exception {
-    lifecycle.start();
-    engine.open(1, ConnectionState.ACTIVE);
-    engine.open(2, ConnectionState.IDLE);
-    engine.open(3, ConnectionState.IDLE);
-    try (Work job = tracker.begin("job", "import orders.csv");
-        Chromium browser = Chromium.launch(1000, 900)) {
-      clock.advance(Duration.ofSeconds(17));
-      browser.navigate(http.uri("/status"));
-      awaitText(browser, "conn-open", "3");
-      assertThat(browser.evaluate("document.getElementById('phase').textContent"))
-          .isEqualTo("running");
-      assertThat(browser.evaluate("document.getElementById('conn-active').textContent"))
-          .isEqualTo("1");
-      assertThat(browser.evaluate("document.querySelectorAll('#in-flight tr').length"))
-          .isEqualTo("3"); // header and two requests
-
-      // Two more connections, and no reload: the page fetches itself and shows them.
-      engine.open(4, ConnectionState.ACTIVE);
-      engine.open(5, ConnectionState.NEW);
-      awaitText(browser, "conn-open", "5");
-      assertThat(browser.evaluate("document.getElementById('conn-active').textContent"))
-          .isEqualTo("2");
-
-      byte[] png = browser.screenshot();
-      assertThat(png).startsWith(0x89, 'P', 'N', 'G');
-      Path out = Path.of("target", "status.png");
-      Files.createDirectories(out.getParent());
-      Files.write(out, png);
-      // ./mvnw ... -Dlull.statusScreenshot=$PWD/docs/status.png refreshes the documentation.
-      String docs = System.getProperty("lull.statusScreenshot");
-      if (docs != null) Files.write(Path.of(docs), png);
-    }
-  }
-
-  private static void awaitText(Chromium browser, String id, String expected) {
-    String expr = "(document.getElementById('" + id + "') || {}).textContent";
-    Awaits.until(
-        Duration.ofSeconds(30),
-        "#" + id + " shows " + expected,
-        () -> {
-          try {
-            return expected.equals(browser.evaluate(expr));
-          } catch (Exception e) {
-            throw new AssertionError(e);
-          }
-        });
   }
 }
