@@ -1,0 +1,20 @@
+package dev.lull.cli;
+
+import picocli.CommandLine.Option;
+
+/**
+ * The logging options a command mixes in ({@code @Mixin LogOptions log;}): setting one configures
+ * {@link Logging} at once, before the command runs.
+ */
+final class LogOptions {
+  @Option(
+      names = "--log-format",
+      paramLabel = "FORMAT",
+      description = {
+        "text (default) or json: one JSON object per line. Under systemd, lines carry syslog",
+        "priority prefixes (<4>, <6>) when stderr is the journal (JOURNAL_STREAM)."
+      })
+  void setLogFormat(String format) {
+    Logging.configure(Logging.Format.parse(format));
+  }
+}
