@@ -51,7 +51,7 @@ public final class Engine implements Drainable {
   final long keepAliveTimeoutNanos;
   final long lameDuckIdleGraceNanos;
   private final Object lock = new Object();
-  private EventLoopGroup group;
+  private volatile EventLoopGroup group; // written under lock; read by probeEventLoops
   private final List<Channel> serverChannels = new ArrayList<>();
   private final List<BoundListener> bound = new ArrayList<>();
   private final List<Path> ownedSocketFiles = new ArrayList<>();
@@ -131,10 +131,7 @@ public final class Engine implements Drainable {
    * systemd watchdog.
    */
   public CompletableFuture<Void> probeEventLoops() {
-    EventLoopGroup g;
-    synchronized (lock) {
-      g = group;
-    }
+    EventLoopGroup g = group; // not under lock: start() holds it while binding
     if (g == null) return CompletableFuture.completedFuture(null);
     List<CompletableFuture<Void>> answers = new ArrayList<>();
     for (io.netty.util.concurrent.EventExecutor loop : g) {
