@@ -13,6 +13,7 @@ import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code lull demo}: a small server that shows what Lull does. */
@@ -125,17 +126,39 @@ final class DemoCommand implements Callable<Integer> {
       defaultValue = "0")
   String requestTimeout;
 
+  @Option(
+      names = "--admin",
+      paramLabel = "LISTENER",
+      description = {
+        "Serve /livez, /readyz, /metrics, /status on this listener, e.g. 127.0.0.1:9090 or",
+        "systemd:admin. Must be loopback or a unix socket unless --admin-public. Default: none,",
+        "or the systemd socket named admin when systemd passed one."
+      })
+  String admin;
+
+  @Option(
+      names = "--admin-public",
+      description = "Allow --admin on an address other hosts can reach (no authentication!).")
+  boolean adminPublic;
+
+  @Mixin LogOptions logOptions;
+
   @Override
   public Integer call() throws Exception {
     Server.Builder builder = Server.builder().handler(routes());
     try {
       List<String> specs = listen;
+      SocketActivation activation = SocketActivation.inherited();
+      String adminSpec = admin;
+      if (adminSpec == null && activation.names().contains(ADMIN_SOCKET)) {
+        adminSpec = "systemd:" + ADMIN_SOCKET;
+      }
       if (specs.isEmpty()) {
         // Reading the sockets also removes LISTEN_* from the environment (see SocketActivation).
-        boolean activated = !SocketActivation.inherited().fds().isEmpty();
-        specs = List.of(activated ? "systemd" : "127.0.0.1:8080");
+        specs = defaultListeners(activation, adminSpec);
       }
       for (String spec : specs) builder.listen(spec);
+      if (adminSpec != null) builder.admin(adminSpec).adminPublic(adminPublic);
       builder
           .readHeaderTimeout(duration("--read-header-timeout", readHeaderTimeout))
           .keepAliveTimeout(duration("--keep-alive-timeout", keepAliveTimeout))
@@ -172,8 +195,46 @@ final class DemoCommand implements Callable<Integer> {
               + l.address()
               + (l.inherited() ? " (from systemd)" : ""));
     }
+    for (BoundListener l : server.adminListeners()) {
+      LOG.log(
+          System.Logger.Level.INFO,
+          "admin: " + adminUrl(l) + (l.inherited() ? " (from systemd)" : ""));
+    }
     // Exit with the lifecycle's code: 0 after a stop by signal or idle timer (not 143).
     return server.awaitTermination().exitCode();
+  }
+
+  private static String adminUrl(BoundListener l) {
+    if (l.address() instanceof java.net.InetSocketAddress inet) {
+      String host = inet.getHostString();
+      return "http://"
+          + (host.contains(":") ? "[" + host + "]" : host)
+          + ":"
+          + inet.getPort()
+          + "/status";
+    }
+    return l.address() + " (GET /status)";
+  }
+
+  /** The name of the systemd socket that is the admin listener unless --admin says otherwise. */
+  static final String ADMIN_SOCKET = "admin";
+
+  /** Every socket systemd passed except the admin one, each by name; else 127.0.0.1:8080. */
+  static List<String> defaultListeners(SocketActivation activation, String adminSpec) {
+    if (activation.fds().isEmpty()) return List.of("127.0.0.1:8080");
+    String adminName =
+        adminSpec != null && adminSpec.startsWith("systemd:")
+            ? adminSpec.substring("systemd:".length())
+            : null;
+    if (adminName == null) return List.of("systemd");
+    List<String> specs = new ArrayList<>();
+    for (String name : activation.names()) {
+      if (!name.equals(adminName)) specs.add("systemd:" + name);
+    }
+    if (specs.isEmpty()) {
+      throw new ConfigException("systemd passed only the admin socket \"" + adminName + "\"");
+    }
+    return specs;
   }
 
   private static Duration queryDuration(dev.lull.server.Request req, String name, String fallback) {

@@ -229,8 +229,18 @@ public final class SocketActivation {
    * {@link #inherited()} does.
    */
   public static Removal removeEnvironment() {
-    return new Removal(
-        removeFromJavaView(LISTEN_VARIABLES), removeFromNativeEnvironment(LISTEN_VARIABLES));
+    return removeEnvironment(LISTEN_VARIABLES);
+  }
+
+  /**
+   * Removes the variables {@code names} from this process's environment as {@link
+   * #removeEnvironment()} does, with the same limits; the notification socket reader uses it for
+   * {@code NOTIFY_SOCKET}, {@code WATCHDOG_USEC} and {@code WATCHDOG_PID}, as {@code sd_notify(3)}
+   * and {@code sd_watchdog_enabled(3)} do when asked to unset the environment.
+   */
+  public static Removal removeEnvironment(List<String> names) {
+    List<String> copy = List.copyOf(names);
+    return new Removal(removeFromJavaView(copy), removeFromNativeEnvironment(copy));
   }
 
   /**

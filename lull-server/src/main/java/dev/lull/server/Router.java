@@ -1,5 +1,6 @@
 package dev.lull.server;
 
+import dev.lull.server.internal.MatchedRoute;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -61,6 +62,8 @@ public final class Router implements Handler {
       }
     }
     if (best != null) {
+      // Tells the engine which route served the request, for metrics labelled by pattern.
+      if (request instanceof MatchedRoute m) m.matchedRoute(best.pattern);
       Request routed = bestParams.isEmpty() ? request : new RoutedRequest(request, bestParams);
       best.handler.handle(routed, response);
       return;
@@ -150,6 +153,7 @@ public final class Router implements Handler {
 
   private static final class Route {
     final String method;
+    final String pattern;
     final String[] literals; // null entry = parameter
     final String[] names;
     final String restName; // non-null when the pattern ends with {name...}
@@ -158,8 +162,14 @@ public final class Router implements Handler {
     final Handler handler;
 
     private Route(
-        String method, String[] literals, String[] names, String restName, Handler handler) {
+        String method,
+        String pattern,
+        String[] literals,
+        String[] names,
+        String restName,
+        Handler handler) {
       this.method = method;
+      this.pattern = pattern;
       this.literals = literals;
       this.names = names;
       this.restName = restName;
@@ -236,7 +246,12 @@ public final class Router implements Handler {
         }
       }
       return new Route(
-          method, literals.toArray(new String[0]), names.toArray(new String[0]), rest, handler);
+          method,
+          pattern,
+          literals.toArray(new String[0]),
+          names.toArray(new String[0]),
+          rest,
+          handler);
     }
 
     String shape() {

@@ -12,10 +12,19 @@ import dev.lull.core.StopReason;
 import dev.lull.core.Termination;
 import dev.lull.core.Ticker;
 import dev.lull.server.internal.Engine;
+import dev.lull.server.internal.ServerEngines;
 import dev.lull.server.internal.Settings;
+import dev.lull.server.internal.admin.AdminAccess;
+import dev.lull.server.internal.admin.AdminPlane;
+import dev.lull.server.internal.admin.SystemdNotifier;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
@@ -42,8 +51,10 @@ import java.util.function.Consumer;
  */
 public final class Server implements AutoCloseable {
   private final Engine engine;
+  private final ServerEngines engines;
   private final ActivityTracker tracker;
   private final Lifecycle lifecycle;
+  private final AdminPlane admin;
   private Signals.Installation signals;
 
   private Server(Settings settings, Builder b) {
@@ -55,13 +66,50 @@ public final class Server implements AutoCloseable {
             .build();
     for (ConnectionListener l : b.connectionListeners) tracker.addConnectionListener(l);
     this.engine = new Engine(settings, tracker);
+    this.engines = new ServerEngines(engine);
     Lifecycle.Builder lb =
-        Lifecycle.builder(engine, tracker)
+        Lifecycle.builder(engines, tracker)
             .stopTimeout(b.stopTimeout)
             .killTimeout(b.killTimeout)
             .drainDelay(b.drainDelay);
     for (LifecycleListener l : b.lifecycleListeners) lb.listener(l);
     this.lifecycle = lb.build();
+    this.admin =
+        AdminPlane.builder(lifecycle)
+            .registry(
+                b.meterRegistry != null
+                    ? b.meterRegistry
+                    : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
+            .listeners(engine::listeners)
+            .inFlight(engine::inFlight)
+            .liveness(engine::probeEventLoops)
+            .readinessChecks(b.readinessChecks)
+            .build();
+    engine.requestMetrics(admin.requestMetrics());
+    if (b.admin != null) {
+      // The admin listener has its own engine and tracker: its connections never keep the server
+      // awake nor delay its drain, and it is released last.
+      Settings adminSettings =
+          new Settings(
+              List.of(b.admin),
+              admin.router(),
+              8 * 1024,
+              16 * 1024,
+              64 * 1024,
+              Duration.ofSeconds(10),
+              Duration.ofSeconds(60),
+              1,
+              8 * 1024,
+              Duration.ZERO,
+              true,
+              Duration.ofMillis(500),
+              Context.root(Ticker.system(), Scheduler.system()));
+      engines.admin(
+          new Engine(adminSettings, ActivityTracker.builder().build()), admin, b.adminPublic);
+    } else {
+      engines.plane(admin);
+    }
+    if (b.systemdNotify) SystemdNotifier.install(lifecycle, engine::probeEventLoops);
   }
 
   public static Builder builder() {
@@ -95,6 +143,19 @@ public final class Server implements AutoCloseable {
   /** The listeners that accept connections, in the order they were configured. */
   public List<BoundListener> listeners() {
     return engine.listeners();
+  }
+
+  /** The admin listener, once started, if one was configured ({@link Builder#admin(String)}). */
+  public List<BoundListener> adminListeners() {
+    return engines.adminListeners();
+  }
+
+  /**
+   * The registry that {@code GET /metrics} on the admin listener scrapes: Lull's own meters (see
+   * docs/ADMIN.md), the JVM's, and any the application adds.
+   */
+  public MeterRegistry meterRegistry() {
+    return admin.registry();
   }
 
   /** The state machine of this server: phase, readiness, listeners for its transitions. */
@@ -181,8 +242,73 @@ public final class Server implements AutoCloseable {
     private Scheduler scheduler = Scheduler.system();
     private final List<ConnectionListener> connectionListeners = new ArrayList<>();
     private final List<LifecycleListener> lifecycleListeners = new ArrayList<>();
+    private ListenerSpec admin;
+    private boolean adminPublic;
+    private final Map<String, ReadinessCheck> readinessChecks = new LinkedHashMap<>();
+    private PrometheusMeterRegistry meterRegistry;
+    private boolean systemdNotify = true;
 
     private Builder() {}
+
+    /**
+     * Serves the admin plane on its own listener: {@code GET /livez}, {@code /readyz}, {@code
+     * /metrics} (Prometheus), {@code /status} (an HTML page) and {@code /status.json}; see
+     * docs/ADMIN.md. Written as {@link ListenerSpec} describes, e.g. {@code 127.0.0.1:9090} or
+     * {@code systemd:admin}. It must be on a loopback address or a Unix socket unless {@link
+     * #adminPublic(boolean)} allows otherwise: the admin plane has no authentication. It stays up
+     * until the very end of a stop. Default: none.
+     */
+    public Builder admin(String spec) {
+      return admin(ListenerSpec.parse(spec));
+    }
+
+    /** As {@link #admin(String)}. */
+    public Builder admin(ListenerSpec spec) {
+      this.admin = Objects.requireNonNull(spec, "admin");
+      return this;
+    }
+
+    /**
+     * Allows the admin listener on an address other hosts can reach (a wildcard or a public
+     * address). Default false: such an admin listener is refused.
+     */
+    public Builder adminPublic(boolean allow) {
+      this.adminPublic = allow;
+      return this;
+    }
+
+    /**
+     * Adds a check that {@code GET /readyz} runs while the server is running: it answers 503 while
+     * any check fails (see {@link ReadinessCheck}), and from the first instant of a stop
+     * regardless.
+     *
+     * @throws IllegalArgumentException if {@code name} is blank or already used
+     */
+    public Builder readinessCheck(String name, ReadinessCheck check) {
+      Objects.requireNonNull(check, "check");
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("readiness check name is blank: \"" + name + "\"");
+      }
+      if (readinessChecks.putIfAbsent(name, check) != null) {
+        throw new IllegalArgumentException("duplicate readiness check: " + name);
+      }
+      return this;
+    }
+
+    /** The registry Lull records into and {@code /metrics} scrapes. Default: a new one. */
+    public Builder meterRegistry(PrometheusMeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
+      return this;
+    }
+
+    /**
+     * Whether to tell systemd READY=1, STOPPING=1, STATUS and watchdog pings when started by it
+     * with {@code NOTIFY_SOCKET} (only the first server of a process does). Default true.
+     */
+    public Builder systemdNotify(boolean notify) {
+      this.systemdNotify = notify;
+      return this;
+    }
 
     /**
      * Adds the first of {@code specs} that can be used: {@code systemd} (or {@code systemd:NAME})
@@ -380,6 +506,7 @@ public final class Server implements AutoCloseable {
       checkNotNegative("drainDelay", drainDelay);
       checkNotNegative("lameDuckIdleGrace", lameDuckIdleGrace);
       checkNotNegative("requestTimeout", requestTimeout);
+      if (admin != null) AdminAccess.check(admin, adminPublic);
       int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
       Context base = baseContext != null ? baseContext : Context.root(ticker, scheduler);
       return new Server(

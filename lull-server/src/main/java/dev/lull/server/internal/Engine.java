@@ -6,6 +6,8 @@ import dev.lull.core.ConnectionState;
 import dev.lull.core.spi.Drainable;
 import dev.lull.server.BoundListener;
 import dev.lull.server.ListenerSpec;
+import dev.lull.server.internal.admin.InFlight;
+import dev.lull.server.internal.admin.RequestMetrics;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
 import io.netty.channel.ChannelFactory;
@@ -26,10 +28,13 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
@@ -46,7 +51,7 @@ public final class Engine implements Drainable {
   final long keepAliveTimeoutNanos;
   final long lameDuckIdleGraceNanos;
   private final Object lock = new Object();
-  private EventLoopGroup group;
+  private volatile EventLoopGroup group; // written under lock; read by probeEventLoops
   private final List<Channel> serverChannels = new ArrayList<>();
   private final List<BoundListener> bound = new ArrayList<>();
   private final List<Path> ownedSocketFiles = new ArrayList<>();
@@ -61,6 +66,7 @@ public final class Engine implements Drainable {
 
   final ActivityTracker tracker;
   private final AtomicLong connectionIds = new AtomicLong();
+  private volatile RequestMetrics requestMetrics; // null: not recorded
   static final AttributeKey<Long> CONNECTION_ID = AttributeKey.valueOf("lull.connectionId");
 
   public Engine(Settings settings, ActivityTracker tracker) {
@@ -99,6 +105,65 @@ public final class Engine implements Drainable {
     synchronized (lock) {
       return List.copyOf(bound);
     }
+  }
+
+  /** Where completed and cancelled requests are counted from now on; null for nowhere. */
+  public void requestMetrics(RequestMetrics metrics) {
+    this.requestMetrics = metrics;
+  }
+
+  /** Event loop: {@code ex} is complete with {@code status} (0: no response was started). */
+  void countRequest(Exchange ex, int status) {
+    RequestMetrics m = requestMetrics;
+    if (m == null || status == 0) return;
+    m.record(ex.request.method().name(), ex.route, status, System.nanoTime() - ex.startNanos);
+  }
+
+  /** Any thread: a request was cancelled. */
+  void countCancelled(CancellationCause why) {
+    RequestMetrics m = requestMetrics;
+    if (m != null) m.cancelled(why);
+  }
+
+  /**
+   * Submits a no-op to every event loop; the future completes once each has run it (at once before
+   * the engine started), exceptionally if one refused it (shut down). For {@code /livez} and the
+   * systemd watchdog.
+   */
+  public CompletableFuture<Void> probeEventLoops() {
+    EventLoopGroup g = group; // not under lock: start() holds it while binding
+    if (g == null) return CompletableFuture.completedFuture(null);
+    List<CompletableFuture<Void>> answers = new ArrayList<>();
+    for (io.netty.util.concurrent.EventExecutor loop : g) {
+      CompletableFuture<Void> answered = new CompletableFuture<>();
+      try {
+        loop.execute(() -> answered.complete(null));
+      } catch (RejectedExecutionException e) {
+        answered.completeExceptionally(e);
+      }
+      answers.add(answered);
+    }
+    return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
+  }
+
+  /** The requests whose handlers run now, for the status page. Any thread; approximate. */
+  public List<InFlight> inFlight() {
+    long now = System.nanoTime();
+    List<InFlight> list = new ArrayList<>();
+    for (HttpConnection c : connections) {
+      Exchange ex = c.running();
+      if (ex == null || ex.errorStatus != null) continue;
+      String uri = ex.request.uri();
+      int q = uri.indexOf('?');
+      list.add(
+          new InFlight(
+              c.id(),
+              ex.request.method().name(),
+              q < 0 ? uri : uri.substring(0, q),
+              c.listenerName,
+              Duration.ofNanos(Math.max(0, now - ex.startNanos))));
+    }
+    return list;
   }
 
   private void bindTcp(ListenerSpec spec) {

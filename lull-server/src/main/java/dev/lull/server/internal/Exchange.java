@@ -26,6 +26,12 @@ final class Exchange implements Runnable {
   final boolean keepAlive;
   final boolean expectContinue;
   final long declaredLength;
+  final long startNanos = System.nanoTime(); // the head is complete
+
+  /** The pattern of the route that serves it ({@link MatchedRoute}); null: unmatched. */
+  volatile String route;
+
+  int status; // event loop only: the status of the response head, once started
 
   // Event loop only.
   long bodyReceived;
@@ -165,6 +171,7 @@ final class Exchange implements Runnable {
     }
     if (c != null) c.cancel(why);
     if (interruptOnCancel) interrupt();
+    conn.engine.countCancelled(why);
     conn.cancelled(this, why);
     return true;
   }

@@ -113,6 +113,16 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return state;
   }
 
+  /** The id reported to the activity tracker. */
+  long id() {
+    return id;
+  }
+
+  /** The request being handled, if any; any thread. */
+  Exchange running() {
+    return running;
+  }
+
   Http1Codec codec() {
     return codec;
   }
@@ -460,6 +470,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   /** Decides whether the connection closes after this response and says so in its head. */
   private void startResponse(Exchange ex, HttpResponse res) {
     ex.responseStarted = true;
+    ex.status = res.status().code();
     codec.encoder().headRequest = ex.isHead();
     if (!ex.keepAlive
         || drainingAndNothingPending()
@@ -485,6 +496,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     running = null;
+    engine.countRequest(ex, last instanceof HttpResponse head ? head.status().code() : ex.status);
     if (!channel.isActive()) {
       ReferenceCountUtil.release(last);
       return;

@@ -14,7 +14,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-final class NettyRequest implements Request {
+final class NettyRequest implements Request, MatchedRoute {
   private final Exchange ex;
   private final HttpHeaders headers;
   private QueryStringDecoder uri;
@@ -38,6 +38,11 @@ final class NettyRequest implements Request {
       uri = u;
     }
     return u;
+  }
+
+  @Override
+  public void matchedRoute(String pattern) {
+    ex.route = pattern;
   }
 
   @Override
