@@ -3,11 +3,14 @@ package dev.lull.cli;
 import dev.lull.core.Durations;
 import dev.lull.core.SocketActivation;
 import dev.lull.core.Subprocess;
+import dev.lull.jobs.Jobs;
+import dev.lull.jobs.spi.JobStoreException;
 import dev.lull.server.BoundListener;
 import dev.lull.server.Router;
 import dev.lull.server.Server;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
@@ -71,7 +74,7 @@ final class DemoCommand implements Callable<Integer> {
       names = "--max-body-size",
       paramLabel = "BYTES",
       description = "Largest request body; larger gets 413 (default: ${DEFAULT-VALUE}).",
-      defaultValue = "10485760")
+      defaultValue = "1073741824")
   long maxBodySize;
 
   @Option(
@@ -143,9 +146,26 @@ final class DemoCommand implements Callable<Integer> {
 
   @Mixin LogOptions logOptions;
 
+  @Option(
+      names = "--jobs-dir",
+      paramLabel = "DIR",
+      description =
+          "Where background jobs and their inputs are stored (default: $STATE_DIRECTORY/jobs or"
+              + " ~/.local/state/lull/jobs).")
+  Path jobsDirectory;
+
   @Override
   public Integer call() throws Exception {
-    Server.Builder builder = Server.builder().handler(routes());
+    Path jobsDir = jobsDirectory != null ? jobsDirectory : Jobs.defaultDataDirectory();
+    Jobs jobs;
+    try {
+      jobs = DemoJobs.register(Jobs.builder().dataDirectory(jobsDir)).build();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new ConfigException("--jobs-dir " + jobsDir + ": " + e.getMessage());
+    }
+    Router.Builder router = routesBuilder();
+    DemoJobs.addRoutes(router, jobs);
+    Server.Builder builder = Server.builder().handler(router.build());
     try {
       List<String> specs = listen;
       SocketActivation activation = SocketActivation.inherited();
@@ -180,6 +200,12 @@ final class DemoCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new ConfigException(e.getMessage());
     }
+    try {
+      // Before the server starts: resumed jobs count as activity from the first instant.
+      jobs.start(server.lifecycle());
+    } catch (JobStoreException e) {
+      throw new ConfigException("--jobs-dir " + jobsDir + ": " + e.getMessage());
+    }
     server.stopOnSignals();
     try {
       server.start();
@@ -192,9 +218,10 @@ final class DemoCommand implements Callable<Integer> {
           "listening: "
               + l.name()
               + " on "
-              + l.address()
+              + addressText(l)
               + (l.inherited() ? " (from systemd)" : ""));
     }
+    LOG.log(System.Logger.Level.INFO, "jobs: data in " + jobsDir);
     for (BoundListener l : server.adminListeners()) {
       LOG.log(
           System.Logger.Level.INFO,
@@ -202,6 +229,14 @@ final class DemoCommand implements Callable<Integer> {
     }
     // Exit with the lifecycle's code: 0 after a stop by signal or idle timer (not 143).
     return server.awaitTermination().exitCode();
+  }
+
+  private static String addressText(BoundListener l) {
+    if (l.address() instanceof java.net.InetSocketAddress inet) {
+      String host = inet.getHostString();
+      return (host.contains(":") ? "[" + host + "]" : host) + ":" + inet.getPort();
+    }
+    return "unix:" + l.address().toString();
   }
 
   private static String adminUrl(BoundListener l) {
@@ -254,6 +289,10 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   static Router routes() {
+    return routesBuilder().build();
+  }
+
+  static Router.Builder routesBuilder() {
     return Router.builder()
         .get("/", (req, res) -> res.send("hello from lull (listener " + req.listener() + ")\n"))
         .get(
@@ -317,7 +356,6 @@ final class DemoCommand implements Callable<Integer> {
                 if (i < chunks) Thread.sleep(interval);
               }
               out.close();
-            })
-        .build();
+            });
   }
 }

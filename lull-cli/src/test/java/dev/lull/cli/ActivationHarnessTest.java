@@ -32,7 +32,7 @@ class ActivationHarnessTest {
       assertThat(first).startsWith("HTTP/1.1 200").endsWith("hello from lull (listener web)\n");
       Activation one = h.awaitStart(1, WAIT);
       assertThat(h.log(1))
-          .contains("listening: web on /127.0.0.1:" + h.port("web") + " (from systemd)");
+          .contains("listening: web on 127.0.0.1:" + h.port("web") + " (from systemd)");
 
       // It stops (the demo has no idle exit yet: SIGTERM it by PID); no new child while no one
       // connects.
@@ -51,7 +51,8 @@ class ActivationHarnessTest {
       }
       Activation two = h.awaitStart(2, WAIT);
       assertThat(two.pid()).isNotEqualTo(one.pid());
-      assertThat(h.log(2)).contains("listening: local on " + h.path("local") + " (from systemd)");
+      assertThat(h.log(2))
+          .contains("listening: local on unix:" + h.path("local") + " (from systemd)");
     }
   }
 

@@ -109,7 +109,7 @@ class SystemdSocketsProcessTest {
         .anySatisfy(
             l ->
                 assertThat(l)
-                    .endsWith("listening: one on /127.0.0.1:" + a.one() + " (from systemd)"))
+                    .endsWith("listening: one on 127.0.0.1:" + a.one() + " (from systemd)"))
         .anySatisfy(
             l ->
                 assertThat(l)
