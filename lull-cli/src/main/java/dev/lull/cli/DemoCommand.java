@@ -1,17 +1,22 @@
 package dev.lull.cli;
 
 import dev.lull.core.Durations;
+import dev.lull.core.SocketActivation;
+import dev.lull.core.Subprocess;
+import dev.lull.jobs.Jobs;
+import dev.lull.jobs.spi.JobStoreException;
 import dev.lull.server.BoundListener;
 import dev.lull.server.Router;
 import dev.lull.server.Server;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
+import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
-import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /** {@code lull demo}: a small server that shows what Lull does. */
@@ -32,7 +37,8 @@ final class DemoCommand implements Callable<Integer> {
       description = {
         "Where to listen; repeatable. HOST:PORT ([::1]:0 for IPv6, port 0 = ephemeral),",
         "unix:/path, systemd (every socket systemd passed) or systemd:NAME; NAME=... names it.",
-        "Default: systemd when LISTEN_FDS is set, else 127.0.0.1:8080."
+        "Default: systemd when systemd passed sockets (LISTEN_FDS for this LISTEN_PID),",
+        "else 127.0.0.1:8080."
       })
   List<String> listen = new ArrayList<>();
 
@@ -68,7 +74,7 @@ final class DemoCommand implements Callable<Integer> {
       names = "--max-body-size",
       paramLabel = "BYTES",
       description = "Largest request body; larger gets 413 (default: ${DEFAULT-VALUE}).",
-      defaultValue = "10485760")
+      defaultValue = "1073741824")
   long maxBodySize;
 
   @Option(
@@ -78,22 +84,113 @@ final class DemoCommand implements Callable<Integer> {
       defaultValue = "0")
   int ioThreads;
 
+  @Option(
+      names = "--idle-timeout",
+      paramLabel = "DURATION",
+      description =
+          "Exit after this long without activity; 0 = never (default: ${DEFAULT-VALUE}). "
+              + "With socket activation systemd starts the next instance on the next connection.",
+      defaultValue = "30s")
+  String idleTimeout;
+
+  @Option(
+      names = "--stop-timeout",
+      paramLabel = "DURATION",
+      description =
+          "On SIGTERM, wait this long for in-flight requests, then cancel them; 0 = forever"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "20s")
+  String stopTimeout;
+
+  @Option(
+      names = "--kill-timeout",
+      paramLabel = "DURATION",
+      description =
+          "After cancelling, wait this long before closing connections by force"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "5s")
+  String killTimeout;
+
+  @Option(
+      names = "--drain-delay",
+      paramLabel = "DURATION",
+      description =
+          "On SIGTERM, keep serving this long with readiness failing before stopping"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "0s")
+  String drainDelay;
+
+  @Option(
+      names = "--request-timeout",
+      paramLabel = "DURATION",
+      description =
+          "Deadline of each request: 503 if it has not answered by then; 0 = none"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "0")
+  String requestTimeout;
+
+  @Option(
+      names = "--admin",
+      paramLabel = "LISTENER",
+      description = {
+        "Serve /livez, /readyz, /metrics, /status on this listener, e.g. 127.0.0.1:9090 or",
+        "systemd:admin. Must be loopback or a unix socket unless --admin-public. Default: none,",
+        "or the systemd socket named admin when systemd passed one."
+      })
+  String admin;
+
+  @Option(
+      names = "--admin-public",
+      description = "Allow --admin on an address other hosts can reach (no authentication!).")
+  boolean adminPublic;
+
+  @Mixin LogOptions logOptions;
+
+  @Option(
+      names = "--jobs-dir",
+      paramLabel = "DIR",
+      description =
+          "Where background jobs and their inputs are stored (default: $STATE_DIRECTORY/jobs or"
+              + " ~/.local/state/lull/jobs).")
+  Path jobsDirectory;
+
   @Override
   public Integer call() throws Exception {
-    Server.Builder builder = Server.builder().handler(routes());
-    List<String> specs = listen;
-    if (specs.isEmpty()) {
-      specs = System.getenv("LISTEN_FDS") != null ? List.of("systemd") : List.of("127.0.0.1:8080");
-    }
+    Path jobsDir = jobsDirectory != null ? jobsDirectory : Jobs.defaultDataDirectory();
+    Jobs jobs;
     try {
+      jobs = DemoJobs.register(Jobs.builder().dataDirectory(jobsDir)).build();
+    } catch (IllegalArgumentException | IllegalStateException e) {
+      throw new ConfigException("--jobs-dir " + jobsDir + ": " + e.getMessage());
+    }
+    Router.Builder router = routesBuilder();
+    DemoJobs.addRoutes(router, jobs);
+    Server.Builder builder = Server.builder().handler(router.build());
+    try {
+      List<String> specs = listen;
+      SocketActivation activation = SocketActivation.inherited();
+      String adminSpec = admin;
+      if (adminSpec == null && activation.names().contains(ADMIN_SOCKET)) {
+        adminSpec = "systemd:" + ADMIN_SOCKET;
+      }
+      if (specs.isEmpty()) {
+        // Reading the sockets also removes LISTEN_* from the environment (see SocketActivation).
+        specs = defaultListeners(activation, adminSpec);
+      }
       for (String spec : specs) builder.listen(spec);
+      if (adminSpec != null) builder.admin(adminSpec).adminPublic(adminPublic);
       builder
           .readHeaderTimeout(duration("--read-header-timeout", readHeaderTimeout))
           .keepAliveTimeout(duration("--keep-alive-timeout", keepAliveTimeout))
           .maxHeaderSize(maxHeaderSize)
           .maxRequestLineLength(maxRequestLine)
           .maxBodySize(maxBodySize)
-          .ioThreads(ioThreads);
+          .ioThreads(ioThreads)
+          .idleTimeout(duration("--idle-timeout", idleTimeout))
+          .stopTimeout(duration("--stop-timeout", stopTimeout))
+          .killTimeout(duration("--kill-timeout", killTimeout))
+          .drainDelay(duration("--drain-delay", drainDelay))
+          .requestTimeout(duration("--request-timeout", requestTimeout));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }
@@ -104,8 +201,15 @@ final class DemoCommand implements Callable<Integer> {
       throw new ConfigException(e.getMessage());
     }
     try {
+      // Before the server starts: resumed jobs count as activity from the first instant.
+      jobs.start(server.lifecycle());
+    } catch (JobStoreException e) {
+      throw new ConfigException("--jobs-dir " + jobsDir + ": " + e.getMessage());
+    }
+    server.stopOnSignals();
+    try {
       server.start();
-    } catch (IllegalStateException | IllegalArgumentException e) {
+    } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
       throw new ConfigException(e.getMessage());
     }
     for (BoundListener l : server.listeners()) {
@@ -114,19 +218,66 @@ final class DemoCommand implements Callable<Integer> {
           "listening: "
               + l.name()
               + " on "
-              + l.address()
+              + addressText(l)
               + (l.inherited() ? " (from systemd)" : ""));
     }
-    CountDownLatch stopped = new CountDownLatch(1);
-    Runtime.getRuntime()
-        .addShutdownHook(
-            new Thread(
-                () -> {
-                  server.close();
-                  stopped.countDown();
-                }));
-    stopped.await();
-    return 0;
+    LOG.log(System.Logger.Level.INFO, "jobs: data in " + jobsDir);
+    for (BoundListener l : server.adminListeners()) {
+      LOG.log(
+          System.Logger.Level.INFO,
+          "admin: " + adminUrl(l) + (l.inherited() ? " (from systemd)" : ""));
+    }
+    // Exit with the lifecycle's code: 0 after a stop by signal or idle timer (not 143).
+    return server.awaitTermination().exitCode();
+  }
+
+  private static String addressText(BoundListener l) {
+    if (l.address() instanceof java.net.InetSocketAddress inet) {
+      String host = inet.getHostString();
+      return (host.contains(":") ? "[" + host + "]" : host) + ":" + inet.getPort();
+    }
+    return "unix:" + l.address().toString();
+  }
+
+  private static String adminUrl(BoundListener l) {
+    if (l.address() instanceof java.net.InetSocketAddress inet) {
+      String host = inet.getHostString();
+      return "http://"
+          + (host.contains(":") ? "[" + host + "]" : host)
+          + ":"
+          + inet.getPort()
+          + "/status";
+    }
+    return l.address() + " (GET /status)";
+  }
+
+  /** The name of the systemd socket that is the admin listener unless --admin says otherwise. */
+  static final String ADMIN_SOCKET = "admin";
+
+  /** Every socket systemd passed except the admin one, each by name; else 127.0.0.1:8080. */
+  static List<String> defaultListeners(SocketActivation activation, String adminSpec) {
+    if (activation.fds().isEmpty()) return List.of("127.0.0.1:8080");
+    String adminName =
+        adminSpec != null && adminSpec.startsWith("systemd:")
+            ? adminSpec.substring("systemd:".length())
+            : null;
+    if (adminName == null) return List.of("systemd");
+    List<String> specs = new ArrayList<>();
+    for (String name : activation.names()) {
+      if (!name.equals(adminName)) specs.add("systemd:" + name);
+    }
+    if (specs.isEmpty()) {
+      throw new ConfigException("systemd passed only the admin socket \"" + adminName + "\"");
+    }
+    return specs;
+  }
+
+  private static Duration queryDuration(dev.lull.server.Request req, String name, String fallback) {
+    try {
+      return Durations.parse(req.query(name).orElse(fallback));
+    } catch (IllegalArgumentException e) {
+      return null;
+    }
   }
 
   private static Duration duration(String option, String value) {
@@ -138,20 +289,65 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   static Router routes() {
+    return routesBuilder().build();
+  }
+
+  static Router.Builder routesBuilder() {
     return Router.builder()
-        .get("/", (req, res) -> res.send("hello from lull\n"))
+        .get("/", (req, res) -> res.send("hello from lull (listener " + req.listener() + ")\n"))
         .get(
             "/slow",
             (req, res) -> {
-              Duration d = Durations.parse(req.query("duration").orElse("1s"));
+              Duration d = queryDuration(req, "duration", "1s");
+              if (d == null) {
+                res.send(400, "bad duration\n");
+                return;
+              }
               Thread.sleep(d);
               res.send("slept " + Durations.format(d) + "\n");
             })
         .get(
+            "/exec/sleep",
+            (req, res) -> {
+              // A subprocess bound to the request: cancelled (client gone, deadline, stop) means
+              // killed, with its children. The argument list is fixed; request data is only a
+              // number, never shell syntax.
+              long seconds;
+              try {
+                seconds = Long.parseLong(req.query("seconds").orElse("1"));
+              } catch (NumberFormatException e) {
+                res.send(400, "bad seconds\n");
+                return;
+              }
+              if (seconds < 0 || seconds > 3600) {
+                res.send(400, "seconds out of range 0-3600\n");
+                return;
+              }
+              Process p =
+                  Subprocess.start(
+                      new ProcessBuilder(
+                              "sh", "-c", "sleep \"$1\"", "sleep", Long.toString(seconds))
+                          .redirectErrorStream(true),
+                      req.context(),
+                      Subprocess.DEFAULT_GRACE);
+              int code = p.waitFor();
+              res.send("sleep exited " + code + " (pid " + p.pid() + ")\n");
+            })
+        .get(
             "/stream",
             (req, res) -> {
-              int chunks = Integer.parseInt(req.query("chunks").orElse("10"));
-              Duration interval = Durations.parse(req.query("interval").orElse("100ms"));
+              int chunks;
+              try {
+                chunks = Integer.parseInt(req.query("chunks").orElse("10"));
+              } catch (NumberFormatException e) {
+                res.send(400, "bad chunks\n");
+                return;
+              }
+              Duration interval = queryDuration(req, "interval", "100ms");
+              if (interval == null || chunks < 0) {
+                res.send(400, "bad interval or chunks\n");
+                return;
+              }
               res.header("Content-Type", "text/plain; charset=utf-8");
               OutputStream out = res.body();
               for (int i = 1; i <= chunks; i++) {
@@ -160,7 +356,6 @@ final class DemoCommand implements Callable<Integer> {
                 if (i < chunks) Thread.sleep(interval);
               }
               out.close();
-            })
-        .build();
+            });
   }
 }

@@ -79,4 +79,30 @@ public final class Durations {
     if (nanos % 1_000L == 0) return nanos / 1_000L + "us";
     return nanos + "ns";
   }
+
+  /**
+   * Formats {@code d} for people, rounded: {@code 850us}, {@code 123ms}, {@code 12.3s}, {@code
+   * 5m3s}, {@code 2h5m}. For logs and status pages; use {@link #format(Duration)} where the value
+   * must be exact.
+   */
+  public static String formatApprox(Duration d) {
+    if (d.isNegative()) return "-" + formatApprox(d.negated());
+    long nanos;
+    try {
+      nanos = d.toNanos();
+    } catch (ArithmeticException e) {
+      return d.toHours() + "h";
+    }
+    if (nanos == 0) return "0s";
+    if (nanos < 1_000_000L) return Math.max(1, Math.round(nanos / 1_000.0)) + "us";
+    if (nanos < 1_000_000_000L) return Math.round(nanos / 1_000_000.0) + "ms";
+    if (nanos < 60_000_000_000L) {
+      double s = Math.round(nanos / 100_000_000.0) / 10.0;
+      return (s == Math.rint(s) ? String.valueOf((long) s) : String.valueOf(s)) + "s";
+    }
+    long seconds = Math.round(nanos / 1_000_000_000.0);
+    if (seconds < 3600) return seconds / 60 + "m" + (seconds % 60 == 0 ? "" : seconds % 60 + "s");
+    long minutes = Math.round(seconds / 60.0);
+    return minutes / 60 + "h" + (minutes % 60 == 0 ? "" : minutes % 60 + "m");
+  }
 }

@@ -13,8 +13,9 @@ import java.util.Optional;
  *       reports the real one.
  *   <li>{@code unix:/path}: a Unix stream socket; a stale socket file is replaced.
  *   <li>{@code systemd}: every socket systemd passed (LISTEN_FDS), each named by its
- *       FileDescriptorName.
- *   <li>{@code systemd:NAME}: the sockets systemd passed under that name.
+ *       FileDescriptorName ({@code LISTEN_FD_3}, ... when systemd gave none).
+ *   <li>{@code systemd:NAME}: the sockets systemd passed under that name. See
+ *       docs/SOCKET-ACTIVATION.md.
  * </ul>
  *
  * Any of these may be prefixed with {@code NAME=} to name the listener ({@code public=:8080});

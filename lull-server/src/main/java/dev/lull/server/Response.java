@@ -12,13 +12,24 @@ import java.io.OutputStream;
  * first {@link OutputStream#flush()} or buffer overflow of {@link #body()}.
  */
 public interface Response {
-  /** Sets the status code (default 200). */
+  /**
+   * Sets the status code (default 200).
+   *
+   * @throws IllegalArgumentException outside 200-999: interim (1xx) responses are Lull's
+   * @throws IllegalStateException if the response is already committed
+   */
   Response status(int code);
 
   /** The status code set so far. */
   int status();
 
-  /** Sets header {@code name} to {@code value}, replacing earlier values. */
+  /**
+   * Sets header {@code name} to {@code value}, replacing earlier values. {@code Connection: close}
+   * closes the connection after this response.
+   *
+   * @throws IllegalArgumentException if the name or value is not valid in HTTP (for example a value
+   *     with CR or LF)
+   */
   Response header(String name, String value);
 
   /** Adds a value to header {@code name}. */

@@ -1,5 +1,6 @@
 package dev.lull.server;
 
+import dev.lull.server.internal.MatchedRoute;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -12,10 +13,12 @@ import java.util.TreeSet;
 /**
  * A {@link Handler} that dispatches on method and path pattern. Patterns are literal segments and
  * {@code {name}} parameters, with an optional trailing {@code {name...}} that takes the rest of the
- * path: {@code GET /jobs/{id}}, {@code GET /files/{path...}}. The most specific pattern wins
- * (literal segments before parameters). A path no pattern matches gets 404; a path that matches
- * only for other methods gets 405 with {@code Allow}. {@code HEAD} is served by the {@code GET}
- * route unless a {@code HEAD} route exists.
+ * path: {@code GET /jobs/{id}}, {@code GET /files/{path...}} (which matches {@code /files/} and
+ * below, not {@code /files}). Patterns match the decoded path ({@link Request#path()}). The most
+ * specific pattern wins: comparing segments from the left, a literal beats a parameter, which beats
+ * a rest parameter. A path no pattern matches gets 404; a path that matches only for other methods
+ * gets 405 with {@code Allow} ({@code OPTIONS} gets 204 with it). {@code HEAD} is served by the
+ * {@code GET} route unless an equally specific {@code HEAD} route exists.
  *
  * <pre>{@code
  * Router router = Router.builder()
@@ -38,42 +41,49 @@ public final class Router implements Handler {
   @Override
   public void handle(Request request, Response response) throws Exception {
     String method = request.method();
+    boolean head = method.equals("HEAD");
     String[] segments = split(request.path());
     Route best = null;
     Map<String, String> bestParams = null;
-    Set<String> allowed = new TreeSet<>();
+    boolean pathKnown = false;
     for (Route route : routes) {
+      boolean methodMatches = route.method.equals(method) || (head && route.method.equals("GET"));
+      if (!methodMatches) {
+        if (!pathKnown && route.matches(segments)) pathKnown = true;
+        continue;
+      }
       Map<String, String> params = route.match(segments);
       if (params == null) continue;
-      allowed.add(route.method);
-      if (route.method.equals("GET")) allowed.add("HEAD");
-      boolean methodMatches =
-          route.method.equals(method) || (method.equals("HEAD") && route.method.equals("GET"));
-      if (!methodMatches) continue;
-      if (best == null
-          || route.specificity > best.specificity
-          || (route.specificity == best.specificity
-              && method.equals("HEAD")
-              && route.method.equals("HEAD"))) {
+      int cmp = best == null ? 1 : route.compareSpecificity(best);
+      // Equally specific: a HEAD route beats the GET route for HEAD.
+      if (cmp > 0 || (cmp == 0 && head && route.method.equals("HEAD"))) {
         best = route;
         bestParams = params;
       }
     }
     if (best != null) {
+      // Tells the engine which route served the request, for metrics labelled by pattern.
+      if (request instanceof MatchedRoute m) m.matchedRoute(best.pattern);
       Request routed = bestParams.isEmpty() ? request : new RoutedRequest(request, bestParams);
       best.handler.handle(routed, response);
       return;
     }
-    if (allowed.isEmpty()) {
+    if (!pathKnown) {
       response.send(404, "not found\n");
-    } else {
-      if (method.equals("OPTIONS")) {
-        allowed.add("OPTIONS");
-        response.status(204).header("Allow", String.join(", ", allowed)).send(new byte[0]);
-        return;
-      }
-      response.header("Allow", String.join(", ", allowed)).send(405, "method not allowed\n");
+      return;
     }
+    Set<String> allowed = new TreeSet<>();
+    for (Route route : routes) {
+      if (!route.matches(segments)) continue;
+      allowed.add(route.method);
+      if (route.method.equals("GET")) allowed.add("HEAD");
+    }
+    if (method.equals("OPTIONS")) {
+      allowed.add("OPTIONS");
+      response.status(204).header("Allow", String.join(", ", allowed)).send(new byte[0]);
+      return;
+    }
+    response.header("Allow", String.join(", ", allowed)).send(405, "method not allowed\n");
   }
 
   private static String[] split(String path) {
@@ -143,22 +153,60 @@ public final class Router implements Handler {
 
   private static final class Route {
     final String method;
+    final String pattern;
     final String[] literals; // null entry = parameter
     final String[] names;
     final String restName; // non-null when the pattern ends with {name...}
-    final int specificity;
+    final byte[] ranks; // per segment: literal 3, parameter 2, rest 1
+    final boolean hasParams;
     final Handler handler;
 
     private Route(
-        String method, String[] literals, String[] names, String restName, Handler handler) {
+        String method,
+        String pattern,
+        String[] literals,
+        String[] names,
+        String restName,
+        Handler handler) {
       this.method = method;
+      this.pattern = pattern;
       this.literals = literals;
       this.names = names;
       this.restName = restName;
       this.handler = handler;
-      int s = 0;
-      for (String lit : literals) s = s * 4 + (lit != null ? 3 : 2);
-      this.specificity = restName == null ? s * 4 + 1 : s * 4;
+      this.ranks = new byte[literals.length + (restName == null ? 0 : 1)];
+      for (int i = 0; i < literals.length; i++) ranks[i] = (byte) (literals[i] != null ? 3 : 2);
+      if (restName != null) ranks[literals.length] = 1;
+      boolean params = restName != null;
+      for (String lit : literals) params |= lit == null;
+      this.hasParams = params;
+    }
+
+    /**
+     * Positive if this route is more specific than {@code other} for a path both match: at the
+     * first segment where they differ, a literal beats a parameter, which beats a rest parameter.
+     */
+    int compareSpecificity(Route other) {
+      int n = Math.min(ranks.length, other.ranks.length);
+      for (int i = 0; i < n; i++) {
+        if (ranks[i] != other.ranks[i]) return ranks[i] - other.ranks[i];
+      }
+      return ranks.length - other.ranks.length;
+    }
+
+    boolean matches(String[] segments) {
+      // A rest parameter needs its segment, even empty: /files/{p...} matches /files/ not /files.
+      if (restName == null
+          ? segments.length != literals.length
+          : segments.length <= literals.length) {
+        return false;
+      }
+      for (int i = 0; i < literals.length; i++) {
+        if (literals[i] != null ? !literals[i].equals(segments[i]) : segments[i].isEmpty()) {
+          return false;
+        }
+      }
+      return true;
     }
 
     static Route parse(String method, String pattern, Handler handler) {
@@ -179,6 +227,9 @@ public final class Router implements Handler {
                   "{name...} must be the last segment: \"" + pattern + "\"");
             }
             rest = name.substring(0, name.length() - 3);
+            if (rest.isEmpty() || rest.contains("{") || rest.contains("}")) {
+              throw new IllegalArgumentException("invalid parameter in \"" + pattern + "\"");
+            }
             break;
           }
           if (name.isEmpty() || name.contains("{") || name.contains("}")) {
@@ -195,7 +246,12 @@ public final class Router implements Handler {
         }
       }
       return new Route(
-          method, literals.toArray(new String[0]), names.toArray(new String[0]), rest, handler);
+          method,
+          pattern,
+          literals.toArray(new String[0]),
+          names.toArray(new String[0]),
+          rest,
+          handler);
     }
 
     String shape() {
@@ -206,28 +262,18 @@ public final class Router implements Handler {
     }
 
     Map<String, String> match(String[] segments) {
-      if (restName == null
-          ? segments.length != literals.length
-          : segments.length < literals.length) {
-        return null;
-      }
-      Map<String, String> params = null;
+      if (!matches(segments)) return null;
+      if (!hasParams) return Map.of();
+      Map<String, String> params = new LinkedHashMap<>();
       for (int i = 0; i < literals.length; i++) {
-        if (literals[i] != null) {
-          if (!literals[i].equals(segments[i])) return null;
-        } else {
-          if (segments[i].isEmpty()) return null;
-          if (params == null) params = new LinkedHashMap<>();
-          params.put(names[i], segments[i]);
-        }
+        if (literals[i] == null) params.put(names[i], segments[i]);
       }
       if (restName != null) {
-        if (params == null) params = new LinkedHashMap<>();
         params.put(
             restName,
             String.join("/", List.of(segments).subList(literals.length, segments.length)));
       }
-      return params == null ? Map.of() : params;
+      return params;
     }
   }
 }

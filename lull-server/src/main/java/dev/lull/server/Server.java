@@ -1,32 +1,115 @@
 package dev.lull.server;
 
+import dev.lull.core.ActivityTracker;
+import dev.lull.core.ConnectionListener;
+import dev.lull.core.Context;
 import dev.lull.core.Durations;
+import dev.lull.core.Lifecycle;
+import dev.lull.core.LifecycleListener;
+import dev.lull.core.Scheduler;
+import dev.lull.core.Signals;
+import dev.lull.core.StopReason;
+import dev.lull.core.Termination;
+import dev.lull.core.Ticker;
 import dev.lull.server.internal.Engine;
+import dev.lull.server.internal.ServerEngines;
 import dev.lull.server.internal.Settings;
+import dev.lull.server.internal.admin.AdminAccess;
+import dev.lull.server.internal.admin.AdminPlane;
+import dev.lull.server.internal.admin.SystemdNotifier;
+import io.micrometer.core.instrument.MeterRegistry;
+import io.micrometer.prometheusmetrics.PrometheusConfig;
+import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.LinkedHashMap;
 import java.util.List;
+import java.util.Map;
 import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.CompletableFuture;
+import java.util.function.Consumer;
 
 /**
- * An HTTP/1.1 server whose handlers run on virtual threads.
+ * An HTTP/1.1 server whose handlers run on virtual threads, that can exit by itself when idle and
+ * stops gracefully.
  *
  * <pre>{@code
- * Server server = Server.builder()
- *     .listen("127.0.0.1:8080")
+ * Server.builder()
+ *     .listen("systemd", "127.0.0.1:8080")      // systemd's sockets if it passed any, else this
  *     .handler((req, res) -> res.send("hello\n"))
- *     .build();
- * server.start();
+ *     .idleTimeout(Duration.ofSeconds(30))
+ *     .build()
+ *     .start()
+ *     .stopOnSignals()
+ *     .awaitTermination();
  * }</pre>
  *
- * <p>Every limit and timeout has a default that suits a server facing the internet; the builder
- * validates them in {@link Builder#build()}.
+ * <p>Its life is one state machine, {@link Lifecycle} ({@code STARTING -> RUNNING -> DRAINING ->
+ * STOPPING -> TERMINATED}); see docs/LIFECYCLE.md. Every limit and timeout has a default that suits
+ * a server facing the internet; the builder validates them in {@link Builder#build()}.
  */
 public final class Server implements AutoCloseable {
   private final Engine engine;
+  private final ServerEngines engines;
+  private final ActivityTracker tracker;
+  private final Lifecycle lifecycle;
+  private final AdminPlane admin;
+  private Signals.Installation signals;
 
-  private Server(Settings settings) {
-    this.engine = new Engine(settings);
+  private Server(Settings settings, Builder b) {
+    this.tracker =
+        ActivityTracker.builder()
+            .ticker(b.ticker)
+            .scheduler(b.scheduler)
+            .idleTimeout(b.idleTimeout)
+            .build();
+    for (ConnectionListener l : b.connectionListeners) tracker.addConnectionListener(l);
+    this.engine = new Engine(settings, tracker);
+    this.engines = new ServerEngines(engine);
+    Lifecycle.Builder lb =
+        Lifecycle.builder(engines, tracker)
+            .stopTimeout(b.stopTimeout)
+            .killTimeout(b.killTimeout)
+            .drainDelay(b.drainDelay);
+    for (LifecycleListener l : b.lifecycleListeners) lb.listener(l);
+    this.lifecycle = lb.build();
+    this.admin =
+        AdminPlane.builder(lifecycle)
+            .registry(
+                b.meterRegistry != null
+                    ? b.meterRegistry
+                    : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
+            .listeners(engine::listeners)
+            .inFlight(engine::inFlight)
+            .liveness(engine::probeEventLoops)
+            .readinessChecks(b.readinessChecks)
+            .build();
+    engine.requestMetrics(admin.requestMetrics());
+    if (b.admin != null) {
+      // The admin listener has its own engine and tracker: its connections never keep the server
+      // awake nor delay its drain, and it is released last.
+      Settings adminSettings =
+          new Settings(
+              List.of(b.admin),
+              admin.router(),
+              8 * 1024,
+              16 * 1024,
+              64 * 1024,
+              Duration.ofSeconds(10),
+              Duration.ofSeconds(60),
+              1,
+              8 * 1024,
+              Duration.ZERO,
+              true,
+              Duration.ofMillis(500),
+              Context.root(Ticker.system(), Scheduler.system()));
+      engines.admin(
+          new Engine(adminSettings, ActivityTracker.builder().build()), admin, b.adminPublic);
+    } else {
+      engines.plane(admin);
+    }
+    if (b.systemdNotify) SystemdNotifier.install(lifecycle, engine::probeEventLoops);
   }
 
   public static Builder builder() {
@@ -34,14 +117,26 @@ public final class Server implements AutoCloseable {
   }
 
   /**
-   * Binds or adopts every listener and starts accepting. Returns once all listeners accept.
+   * Binds or adopts every listener and starts accepting; returns once all listeners accept. The
+   * idle countdown (if {@code idleTimeout} is set) starts now.
    *
    * @throws java.io.UncheckedIOException if a listener cannot be bound; the ones already bound are
-   *     closed again
-   * @throws IllegalStateException if started twice, or if a systemd listener has no socket
+   *     closed again and the server is terminated
+   * @throws IllegalStateException if started twice or after a stop, or if a systemd listener has no
+   *     socket
    */
   public Server start() {
-    engine.start();
+    lifecycle.start();
+    return this;
+  }
+
+  /**
+   * Makes SIGTERM and SIGINT stop this server gracefully (a second one stops it at once); SIGQUIT
+   * stays the JVM's thread dump. Pair with {@link #awaitTermination()} and {@code
+   * System.exit(termination.exitCode())}, so that the process exits 0 after a graceful stop.
+   */
+  public synchronized Server stopOnSignals() {
+    if (signals == null) signals = Signals.install(lifecycle);
     return this;
   }
 
@@ -50,13 +145,78 @@ public final class Server implements AutoCloseable {
     return engine.listeners();
   }
 
+  /** The admin listener, once started, if one was configured ({@link Builder#admin(String)}). */
+  public List<BoundListener> adminListeners() {
+    return engines.adminListeners();
+  }
+
   /**
-   * Stops at once: closes the listeners and every connection, interrupts running handlers. For a
-   * graceful stop see the lifecycle documentation.
+   * The registry that {@code GET /metrics} on the admin listener scrapes: Lull's own meters (see
+   * docs/ADMIN.md), the JVM's, and any the application adds.
    */
+  public MeterRegistry meterRegistry() {
+    return admin.registry();
+  }
+
+  /** The state machine of this server: phase, readiness, listeners for its transitions. */
+  public Lifecycle lifecycle() {
+    return lifecycle;
+  }
+
+  /** Counts of connections by state and of tracked work; where background work registers. */
+  public ActivityTracker activity() {
+    return tracker;
+  }
+
+  /**
+   * Starts a graceful stop (reason {@code api}) and returns at once; see {@link Lifecycle}.
+   * Idempotent, safe from any thread, before {@link #start()} too.
+   *
+   * @return completed when the server has terminated
+   */
+  public CompletableFuture<Termination> stop() {
+    return lifecycle.stop(StopReason.API);
+  }
+
+  /** As {@link #stop()}, waiting {@code stopTimeout} for in-flight work instead of the default. */
+  public CompletableFuture<Termination> stop(Duration stopTimeout) {
+    return lifecycle.stop(StopReason.API, stopTimeout);
+  }
+
+  /** Stops at once: cancels what runs and closes every connection. */
+  public CompletableFuture<Termination> stopNow() {
+    return lifecycle.stopNow(StopReason.API);
+  }
+
+  /** Blocks until the server has terminated, by a stop, a signal or the idle timer. */
+  public Termination awaitTermination() throws InterruptedException {
+    return lifecycle.awaitTermination();
+  }
+
+  /** Blocks up to {@code timeout}; empty if the server has not terminated by then. */
+  public Optional<Termination> awaitTermination(Duration timeout) throws InterruptedException {
+    return lifecycle.awaitTermination(timeout);
+  }
+
+  /** Runs {@code hook} once the server has terminated (at once if it has). */
+  public Server onTerminated(Consumer<Termination> hook) {
+    lifecycle.onTerminated(hook);
+    return this;
+  }
+
+  /** Stops at once and waits until the server has terminated. */
   @Override
   public void close() {
-    engine.close();
+    stopNow().join();
+    synchronized (this) {
+      if (signals != null) {
+        try {
+          signals.close();
+        } catch (Exception e) {
+          // restoring the JVM's handlers is best effort
+        }
+      }
+    }
   }
 
   /** Builds a {@link Server}. Every setter documents its default. */
@@ -70,8 +230,195 @@ public final class Server implements AutoCloseable {
     private Duration keepAliveTimeout = Duration.ofSeconds(60);
     private int ioThreads = 0;
     private int responseBufferSize = 8 * 1024;
+    private Duration idleTimeout = Duration.ZERO;
+    private Duration stopTimeout = Lifecycle.DEFAULT_STOP_TIMEOUT;
+    private Duration killTimeout = Lifecycle.DEFAULT_KILL_TIMEOUT;
+    private Duration drainDelay = Lifecycle.DEFAULT_DRAIN_DELAY;
+    private Duration lameDuckIdleGrace = Duration.ofMillis(500);
+    private Duration requestTimeout = Duration.ZERO;
+    private boolean interruptOnCancel = true;
+    private Context baseContext;
+    private Ticker ticker = Ticker.system();
+    private Scheduler scheduler = Scheduler.system();
+    private final List<ConnectionListener> connectionListeners = new ArrayList<>();
+    private final List<LifecycleListener> lifecycleListeners = new ArrayList<>();
+    private ListenerSpec admin;
+    private boolean adminPublic;
+    private final Map<String, ReadinessCheck> readinessChecks = new LinkedHashMap<>();
+    private PrometheusMeterRegistry meterRegistry;
+    private boolean systemdNotify = true;
 
     private Builder() {}
+
+    /**
+     * Serves the admin plane on its own listener: {@code GET /livez}, {@code /readyz}, {@code
+     * /metrics} (Prometheus), {@code /status} (an HTML page) and {@code /status.json}; see
+     * docs/ADMIN.md. Written as {@link ListenerSpec} describes, e.g. {@code 127.0.0.1:9090} or
+     * {@code systemd:admin}. It must be on a loopback address or a Unix socket unless {@link
+     * #adminPublic(boolean)} allows otherwise: the admin plane has no authentication. It stays up
+     * until the very end of a stop. Default: none.
+     */
+    public Builder admin(String spec) {
+      return admin(ListenerSpec.parse(spec));
+    }
+
+    /** As {@link #admin(String)}. */
+    public Builder admin(ListenerSpec spec) {
+      this.admin = Objects.requireNonNull(spec, "admin");
+      return this;
+    }
+
+    /**
+     * Allows the admin listener on an address other hosts can reach (a wildcard or a public
+     * address). Default false: such an admin listener is refused.
+     */
+    public Builder adminPublic(boolean allow) {
+      this.adminPublic = allow;
+      return this;
+    }
+
+    /**
+     * Adds a check that {@code GET /readyz} runs while the server is running: it answers 503 while
+     * any check fails (see {@link ReadinessCheck}), and from the first instant of a stop
+     * regardless.
+     *
+     * @throws IllegalArgumentException if {@code name} is blank or already used
+     */
+    public Builder readinessCheck(String name, ReadinessCheck check) {
+      Objects.requireNonNull(check, "check");
+      if (name == null || name.isBlank()) {
+        throw new IllegalArgumentException("readiness check name is blank: \"" + name + "\"");
+      }
+      if (readinessChecks.putIfAbsent(name, check) != null) {
+        throw new IllegalArgumentException("duplicate readiness check: " + name);
+      }
+      return this;
+    }
+
+    /** The registry Lull records into and {@code /metrics} scrapes. Default: a new one. */
+    public Builder meterRegistry(PrometheusMeterRegistry registry) {
+      this.meterRegistry = Objects.requireNonNull(registry, "meterRegistry");
+      return this;
+    }
+
+    /**
+     * Whether to tell systemd READY=1, STOPPING=1, STATUS and watchdog pings when started by it
+     * with {@code NOTIFY_SOCKET} (only the first server of a process does). Default true.
+     */
+    public Builder systemdNotify(boolean notify) {
+      this.systemdNotify = notify;
+      return this;
+    }
+
+    /**
+     * Adds the first of {@code specs} that can be used: {@code systemd} (or {@code systemd:NAME})
+     * only when systemd passed sockets to this process. {@code listen("systemd", "127.0.0.1:8080")}
+     * serves systemd's sockets under socket activation and the address otherwise.
+     */
+    public Builder listen(String first, String... fallbacks) {
+      List<String> all = new ArrayList<>();
+      all.add(first);
+      all.addAll(List.of(fallbacks));
+      for (String text : all) {
+        ListenerSpec spec = ListenerSpec.parse(text);
+        if (spec.kind() != ListenerSpec.Kind.SYSTEMD
+            || !dev.lull.core.SocketActivation.inherited().fds().isEmpty()) {
+          return listen(spec);
+        }
+      }
+      throw new IllegalArgumentException(
+          "no systemd sockets were passed and no other listener was given: " + all);
+    }
+
+    /**
+     * Exit when idle: after this long with no connection NEW, ACTIVE or HIJACKED and no tracked
+     * work, the server stops gracefully with reason {@code idle}. Idle keep-alive connections do
+     * not keep it awake. Default {@link Duration#ZERO}: off.
+     */
+    public Builder idleTimeout(Duration timeout) {
+      this.idleTimeout = Objects.requireNonNull(timeout, "idleTimeout");
+      return this;
+    }
+
+    /**
+     * How long a graceful stop waits for in-flight requests and work; then they are cancelled.
+     * Default 20s; {@link Duration#ZERO} waits forever.
+     */
+    public Builder stopTimeout(Duration timeout) {
+      this.stopTimeout = Objects.requireNonNull(timeout, "stopTimeout");
+      return this;
+    }
+
+    /** After cancelling, how long before the remaining connections are force-closed. Default 5s. */
+    public Builder killTimeout(Duration timeout) {
+      this.killTimeout = Objects.requireNonNull(timeout, "killTimeout");
+      return this;
+    }
+
+    /**
+     * How long a stop keeps serving normally after readiness turned 503, so load balancers notice
+     * before anything closes. Default 0.
+     */
+    public Builder drainDelay(Duration delay) {
+      this.drainDelay = Objects.requireNonNull(delay, "drainDelay");
+      return this;
+    }
+
+    /**
+     * In lame duck, an idle keep-alive connection is closed once it has been idle this long; a
+     * request that arrives meanwhile is served with {@code Connection: close}. Default 500ms.
+     */
+    public Builder lameDuckIdleGrace(Duration grace) {
+      this.lameDuckIdleGrace = Objects.requireNonNull(grace, "lameDuckIdleGrace");
+      return this;
+    }
+
+    /**
+     * Deadline of every request, from the start of its handler: then its context is cancelled
+     * ({@code DEADLINE_EXCEEDED}) and the client gets 503 if no response started, or the connection
+     * is closed. Routes can set their own. Default {@link Duration#ZERO}: none.
+     */
+    public Builder requestTimeout(Duration timeout) {
+      this.requestTimeout = Objects.requireNonNull(timeout, "requestTimeout");
+      return this;
+    }
+
+    /**
+     * Whether a cancelled request's handler thread is interrupted (so sleeps, blocking reads and
+     * waits return at once). Default true; routes can override.
+     */
+    public Builder interruptOnCancel(boolean interrupt) {
+      this.interruptOnCancel = interrupt;
+      return this;
+    }
+
+    /**
+     * The context every request's context derives its values from (as Go's {@code BaseContext}).
+     * Its cancellation does not reach requests. Default: an empty context on the server's clock.
+     */
+    public Builder baseContext(Context context) {
+      this.baseContext = Objects.requireNonNull(context, "baseContext");
+      return this;
+    }
+
+    /** The clock of the idle timer and the lifecycle's timeouts; tests pass a manual one. */
+    public Builder clock(Ticker ticker, Scheduler scheduler) {
+      this.ticker = Objects.requireNonNull(ticker, "ticker");
+      this.scheduler = Objects.requireNonNull(scheduler, "scheduler");
+      return this;
+    }
+
+    /** Adds a listener of connection state changes; see {@link ConnectionListener}. */
+    public Builder connectionListener(ConnectionListener listener) {
+      connectionListeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
+
+    /** Adds a listener of lifecycle transitions, with durations and counts. */
+    public Builder lifecycleListener(LifecycleListener listener) {
+      lifecycleListeners.add(Objects.requireNonNull(listener, "listener"));
+      return this;
+    }
 
     /** Adds a listener written as {@link ListenerSpec} describes, e.g. {@code 127.0.0.1:8080}. */
     public Builder listen(String spec) {
@@ -153,7 +500,15 @@ public final class Server implements AutoCloseable {
       checkPositive("keepAliveTimeout", keepAliveTimeout);
       check(ioThreads >= 0, "ioThreads < 0: " + ioThreads);
       check(responseBufferSize >= 0, "responseBufferSize < 0: " + responseBufferSize);
+      checkNotNegative("idleTimeout", idleTimeout);
+      checkNotNegative("stopTimeout", stopTimeout);
+      checkNotNegative("killTimeout", killTimeout);
+      checkNotNegative("drainDelay", drainDelay);
+      checkNotNegative("lameDuckIdleGrace", lameDuckIdleGrace);
+      checkNotNegative("requestTimeout", requestTimeout);
+      if (admin != null) AdminAccess.check(admin, adminPublic);
       int threads = ioThreads > 0 ? ioThreads : Runtime.getRuntime().availableProcessors();
+      Context base = baseContext != null ? baseContext : Context.root(ticker, scheduler);
       return new Server(
           new Settings(
               List.copyOf(listeners),
@@ -164,7 +519,16 @@ public final class Server implements AutoCloseable {
               readHeaderTimeout,
               keepAliveTimeout,
               threads,
-              responseBufferSize));
+              responseBufferSize,
+              requestTimeout,
+              interruptOnCancel,
+              lameDuckIdleGrace,
+              base),
+          this);
+    }
+
+    private static void checkNotNegative(String name, Duration d) {
+      check(!d.isNegative(), name + " < 0: " + Durations.format(d));
     }
 
     private static void checkPositive(String name, Duration d) {

@@ -1,15 +1,25 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.ActivityTracker;
+import dev.lull.core.CancellationCause;
+import dev.lull.core.ConnectionState;
+import dev.lull.core.spi.Drainable;
 import dev.lull.server.BoundListener;
 import dev.lull.server.ListenerSpec;
+import dev.lull.server.internal.admin.InFlight;
+import dev.lull.server.internal.admin.RequestMetrics;
 import io.netty.bootstrap.ServerBootstrap;
 import io.netty.channel.Channel;
+import io.netty.channel.ChannelFactory;
+import io.netty.channel.ChannelFuture;
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelInitializer;
 import io.netty.channel.ChannelOption;
 import io.netty.channel.EventLoopGroup;
+import io.netty.channel.ServerChannel;
 import io.netty.channel.unix.DomainSocketAddress;
-import io.netty.handler.codec.http.HttpDecoderConfig;
-import io.netty.handler.codec.http.HttpServerCodec;
+import io.netty.util.AttributeKey;
 import java.io.IOException;
 import java.io.UncheckedIOException;
 import java.net.InetSocketAddress;
@@ -18,15 +28,19 @@ import java.net.UnixDomainSocketAddress;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.attribute.BasicFileAttributes;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Set;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicLong;
 
 /** The Netty side of a server: event loops, listeners, connections. */
-public final class Engine {
+public final class Engine implements Drainable {
   private static final System.Logger LOG = System.getLogger("dev.lull.server");
 
   final Settings settings;
@@ -35,8 +49,9 @@ public final class Engine {
   final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
   final long readHeaderTimeoutNanos;
   final long keepAliveTimeoutNanos;
+  final long lameDuckIdleGraceNanos;
   private final Object lock = new Object();
-  private EventLoopGroup group;
+  private volatile EventLoopGroup group; // written under lock; read by probeEventLoops
   private final List<Channel> serverChannels = new ArrayList<>();
   private final List<BoundListener> bound = new ArrayList<>();
   private final List<Path> ownedSocketFiles = new ArrayList<>();
@@ -46,12 +61,23 @@ public final class Engine {
   /** Once true, every response closes its connection (lame duck). */
   volatile boolean draining;
 
-  public Engine(Settings settings) {
+  /** Once true, requests not started yet are refused with 503: the stop timeout has expired. */
+  volatile boolean stopping;
+
+  final ActivityTracker tracker;
+  private final AtomicLong connectionIds = new AtomicLong();
+  private volatile RequestMetrics requestMetrics; // null: not recorded
+  static final AttributeKey<Long> CONNECTION_ID = AttributeKey.valueOf("lull.connectionId");
+
+  public Engine(Settings settings, ActivityTracker tracker) {
     this.settings = settings;
+    this.tracker = tracker;
     this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
     this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
+    this.lameDuckIdleGraceNanos = settings.lameDuckIdleGrace().toNanos();
   }
 
+  @Override
   public void start() {
     synchronized (lock) {
       if (started) throw new IllegalStateException("already started");
@@ -67,6 +93,8 @@ public final class Engine {
           }
         }
       } catch (RuntimeException e) {
+        // The event loops are gone: a later close() must not close the listeners on them again.
+        closed = true;
         closeNow();
         throw e;
       }
@@ -77,6 +105,65 @@ public final class Engine {
     synchronized (lock) {
       return List.copyOf(bound);
     }
+  }
+
+  /** Where completed and cancelled requests are counted from now on; null for nowhere. */
+  public void requestMetrics(RequestMetrics metrics) {
+    this.requestMetrics = metrics;
+  }
+
+  /** Event loop: {@code ex} is complete with {@code status} (0: no response was started). */
+  void countRequest(Exchange ex, int status) {
+    RequestMetrics m = requestMetrics;
+    if (m == null || status == 0) return;
+    m.record(ex.request.method().name(), ex.route, status, System.nanoTime() - ex.startNanos);
+  }
+
+  /** Any thread: a request was cancelled. */
+  void countCancelled(CancellationCause why) {
+    RequestMetrics m = requestMetrics;
+    if (m != null) m.cancelled(why);
+  }
+
+  /**
+   * Submits a no-op to every event loop; the future completes once each has run it (at once before
+   * the engine started), exceptionally if one refused it (shut down). For {@code /livez} and the
+   * systemd watchdog.
+   */
+  public CompletableFuture<Void> probeEventLoops() {
+    EventLoopGroup g = group; // not under lock: start() holds it while binding
+    if (g == null) return CompletableFuture.completedFuture(null);
+    List<CompletableFuture<Void>> answers = new ArrayList<>();
+    for (io.netty.util.concurrent.EventExecutor loop : g) {
+      CompletableFuture<Void> answered = new CompletableFuture<>();
+      try {
+        loop.execute(() -> answered.complete(null));
+      } catch (RejectedExecutionException e) {
+        answered.completeExceptionally(e);
+      }
+      answers.add(answered);
+    }
+    return CompletableFuture.allOf(answers.toArray(new CompletableFuture<?>[0]));
+  }
+
+  /** The requests whose handlers run now, for the status page. Any thread; approximate. */
+  public List<InFlight> inFlight() {
+    long now = System.nanoTime();
+    List<InFlight> list = new ArrayList<>();
+    for (HttpConnection c : connections) {
+      Exchange ex = c.running();
+      if (ex == null || ex.errorStatus != null) continue;
+      String uri = ex.request.uri();
+      int q = uri.indexOf('?');
+      list.add(
+          new InFlight(
+              c.id(),
+              ex.request.method().name(),
+              q < 0 ? uri : uri.substring(0, q),
+              c.listenerName,
+              Duration.ofNanos(Math.max(0, now - ex.startNanos))));
+    }
+    return list;
   }
 
   private void bindTcp(ListenerSpec spec) {
@@ -116,8 +203,33 @@ public final class Engine {
     register(ch, new BoundListener(name, UnixDomainSocketAddress.of(path), false));
   }
 
+  /**
+   * Serves the sockets systemd passed that {@code spec} selects. They are bound and listening
+   * already, so the channel is only registered with the event loops, never bound; closing it closes
+   * our fd only (systemd keeps its own copy and the kernel keeps queueing connections for the next
+   * instance), and nothing adds its path to {@link #ownedSocketFiles}.
+   */
   private void adoptSystemd(ListenerSpec spec) {
-    throw new IllegalStateException("systemd listeners are not supported yet: " + spec);
+    for (SystemdSockets.Inherited socket : SystemdSockets.select(spec, transport.isEpoll())) {
+      String name = spec.name().orElse(socket.fd().name());
+      ServerChannel adopted = socket.newChannel();
+      ChannelFuture registered =
+          bootstrap(name, socket.family() == SystemdSockets.Family.TCP)
+              .channelFactory((ChannelFactory<ServerChannel>) () -> adopted)
+              .register()
+              .awaitUninterruptibly();
+      if (!registered.isSuccess()) {
+        throw new IllegalStateException(
+            "listener \""
+                + spec
+                + "\": cannot serve systemd socket "
+                + socket.fd()
+                + ": "
+                + registered.cause(),
+            registered.cause());
+      }
+      register(adopted, new BoundListener(name, socket.address(), true));
+    }
   }
 
   private Channel bind(ServerBootstrap b, SocketAddress address, ListenerSpec spec) {
@@ -139,6 +251,7 @@ public final class Engine {
         new ServerBootstrap()
             .group(group)
             .option(ChannelOption.SO_BACKLOG, 1024)
+            .handler(acceptCounter)
             .childHandler(
                 new ChannelInitializer<>() {
                   @Override
@@ -146,18 +259,81 @@ public final class Engine {
                     HttpConnection conn = new HttpConnection(Engine.this, listenerName);
                     ch.pipeline()
                         .addLast("activity", conn.activityHandler())
-                        .addLast(
-                            "codec",
-                            new HttpServerCodec(
-                                new HttpDecoderConfig()
-                                    .setMaxInitialLineLength(settings.maxRequestLineLength())
-                                    .setMaxHeaderSize(settings.maxHeaderSize())
-                                    .setMaxChunkSize(16 * 1024)))
+                        .addLast("codec", conn.codec())
                         .addLast("http", conn);
                   }
                 });
     if (tcp) b.childOption(ChannelOption.TCP_NODELAY, true);
     return b;
+  }
+
+  /**
+   * Counts a connection at the moment of accept, on the listener's event loop, before it is handed
+   * to its own event loop: an idle exit can never race a connection that was accepted.
+   */
+  private final ChannelInboundHandlerAdapter acceptCounter = new AcceptCounter();
+
+  @io.netty.channel.ChannelHandler.Sharable
+  private final class AcceptCounter extends ChannelInboundHandlerAdapter {
+    @Override
+    public void channelRead(ChannelHandlerContext ctx, Object msg) {
+      if (msg instanceof Channel child) {
+        long id = connectionIds.incrementAndGet();
+        child.attr(CONNECTION_ID).set(id);
+        tracker.connectionStateChanged(id, null, ConnectionState.NEW);
+      }
+      ctx.fireChannelRead(msg);
+    }
+  }
+
+  // ------------------------------------------------------------------ Drainable
+
+  @Override
+  public void stopAccepting() {
+    List<Channel> listening;
+    synchronized (lock) {
+      listening = List.copyOf(serverChannels);
+      serverChannels.clear();
+    }
+    // Closes our copy of each socket; for a systemd socket the kernel keeps queueing connections
+    // on systemd's copy for the next instance.
+    for (Channel ch : listening) ch.close().awaitUninterruptibly(5, TimeUnit.SECONDS);
+  }
+
+  @Override
+  public void enterLameDuck() {
+    draining = true;
+    for (HttpConnection c : connections) c.channel.eventLoop().execute(c::enterLameDuck);
+  }
+
+  @Override
+  public int cancelInFlight() {
+    stopping = true;
+    int n = 0;
+    for (HttpConnection c : connections) {
+      if (c.cancelRunning(CancellationCause.SERVER_STOPPING)) n++;
+    }
+    return n;
+  }
+
+  @Override
+  public int forceClose() {
+    stopping = true;
+    draining = true;
+    List<HttpConnection> open = List.copyOf(connections);
+    List<io.netty.channel.ChannelFuture> closes = new ArrayList<>();
+    for (HttpConnection c : open) closes.add(c.forceClose());
+    for (io.netty.channel.ChannelFuture f : closes) f.awaitUninterruptibly(2, TimeUnit.SECONDS);
+    return open.size();
+  }
+
+  @Override
+  public void release() {
+    synchronized (lock) {
+      if (closed) return;
+      closed = true;
+      closeNow();
+    }
   }
 
   /** Closes listeners and connections at once and stops the event loops. */
@@ -171,6 +347,7 @@ public final class Engine {
 
   private void closeNow() {
     for (Channel ch : serverChannels) ch.close().syncUninterruptibly();
+    serverChannels.clear();
     for (HttpConnection c : connections) c.forceClose();
     for (Path p : ownedSocketFiles) {
       try {

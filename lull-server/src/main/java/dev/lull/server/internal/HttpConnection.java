@@ -1,5 +1,6 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.CancellationCause;
 import dev.lull.core.ConnectionState;
 import io.netty.buffer.Unpooled;
 import io.netty.channel.Channel;
@@ -7,6 +8,7 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOutboundBuffer;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
@@ -15,11 +17,11 @@ import io.netty.handler.codec.http.FullHttpResponse;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
+import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
-import io.netty.handler.codec.http.HttpUtil;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
 import io.netty.handler.codec.http.TooLongHttpHeaderException;
@@ -28,6 +30,7 @@ import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
+import java.util.Iterator;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -37,12 +40,22 @@ import java.util.concurrent.locks.ReentrantLock;
  * One client connection: decodes requests into exchanges, runs them one at a time in order
  * (pipelining), tracks the connection state and its timeouts. Every field without a comment is
  * touched only on the connection's event loop; handler threads reach it through {@link Exchange}.
+ *
+ * <p>Reading stops (the socket is not read and the decoder decodes nothing more) while {@link
+ * #MAX_WAITING} decoded requests wait for their turn, or while the body of the request being
+ * received holds {@link #BODY_HIGH_WATER} bytes its handler has not read.
+ *
+ * <p>A connection closes after a response when the client asked for it, when the request was bad or
+ * its body could not be read to its end, when the server is draining, or when the response has no
+ * length. It then drops whatever else the client sends, shuts down its output so the client sees
+ * the response end, and closes when the client closes or {@link #LINGER_MILLIS} later: closing a
+ * socket with unread input would reset it and could destroy the response on its way.
  */
 final class HttpConnection extends ChannelInboundHandlerAdapter {
   private static final System.Logger LOG = System.getLogger("dev.lull.server");
 
-  /** Requests decoded ahead of the one running; above this, reading pauses. */
-  private static final int MAX_WAITING = 16;
+  /** Requests decoded ahead of the one running; at this many, reading pauses. */
+  static final int MAX_WAITING = 16;
 
   /** Body bytes buffered for a handler that has not read them yet; above this, reading pauses. */
   static final int BODY_HIGH_WATER = 64 * 1024;
@@ -53,25 +66,29 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   /** An unread request body up to this size is read and dropped to keep the connection. */
   private static final long DISCARD_LIMIT = 256 * 1024;
 
-  /** After a response that closes the connection while the client still sends, wait this long. */
-  private static final long LINGER_MILLIS = 1000;
+  /** After a response that closes the connection, how long to wait for the client to close. */
+  static final long LINGER_MILLIS = 1000;
 
   final Engine engine;
   final String listenerName;
+  private final Http1Codec codec;
   ChannelHandlerContext ctx;
+  private ChannelHandlerContext rawCtx; // the context of the handler in front of the codec
   Channel channel;
 
   /** Read from any thread; written on the event loop. */
   private volatile ConnectionState state = ConnectionState.NEW;
+
+  private long id; // as reported to the activity tracker
 
   private Exchange receiving; // the exchange whose body is arriving
   private boolean discarding; // dropping the rest of a body nobody will read
   private long discarded;
   private final ArrayDeque<Exchange> waiting = new ArrayDeque<>();
   private volatile Exchange running;
-  private boolean closeAfterResponse;
-  private boolean lingering; // output shut down, dropping input until the client closes
+  private boolean closing; // no more requests: input is dropped, the connection closes soon
   private boolean readingPaused;
+  private boolean inRead; // inside a channelRead of the codec: it will go on decoding by itself
 
   private boolean bytesSeen;
   private boolean headPending = true;
@@ -79,6 +96,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private long idleSince;
   private ScheduledFuture<?> timer;
   private long timerDeadline;
+  private final ChannelFutureListener idleWhenWritten = f -> maybeIdle();
 
   /** Guards waits for writability by handler threads. */
   final ReentrantLock writeLock = new ReentrantLock();
@@ -88,18 +106,38 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   HttpConnection(Engine engine, String listenerName) {
     this.engine = engine;
     this.listenerName = listenerName;
+    this.codec = new Http1Codec(engine.settings);
   }
 
   ConnectionState state() {
     return state;
   }
 
+  /** The id reported to the activity tracker. */
+  long id() {
+    return id;
+  }
+
+  /** The request being handled, if any; any thread. */
+  Exchange running() {
+    return running;
+  }
+
+  Http1Codec codec() {
+    return codec;
+  }
+
   /** A handler in front of the HTTP codec that sees raw bytes, to notice the start of a request. */
   ChannelInboundHandlerAdapter activityHandler() {
     return new ChannelInboundHandlerAdapter() {
       @Override
+      public void handlerAdded(ChannelHandlerContext c) {
+        rawCtx = c;
+      }
+
+      @Override
       public void channelRead(ChannelHandlerContext c, Object msg) {
-        if (lingering) {
+        if (closing) {
           ReferenceCountUtil.release(msg);
           return;
         }
@@ -109,14 +147,19 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
           headStart = System.nanoTime();
           if (state == ConnectionState.IDLE) setState(ConnectionState.ACTIVE);
         }
-        c.fireChannelRead(msg);
+        inRead = true;
+        try {
+          c.fireChannelRead(msg);
+        } finally {
+          inRead = false;
+        }
       }
 
       @Override
       public void channelReadComplete(ChannelHandlerContext c) {
         // Arm the header timer only when a head is still incomplete after a read: a client that
         // sends its head in one packet never costs a timer.
-        if (headPending) armTimer(headStart + engine.readHeaderTimeoutNanos);
+        if (headPending && !closing) armTimer(headStart + engine.readHeaderTimeoutNanos);
         c.fireChannelReadComplete();
       }
     };
@@ -126,6 +169,14 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   public void handlerAdded(ChannelHandlerContext ctx) {
     this.ctx = ctx;
     this.channel = ctx.channel();
+    Long counted = channel.attr(Engine.CONNECTION_ID).get();
+    if (counted != null) {
+      id = counted;
+    } else {
+      // Not through a listener of ours (a test's embedded channel): count it now.
+      id = -channel.hashCode();
+      engine.tracker.connectionStateChanged(id, null, ConnectionState.NEW);
+    }
   }
 
   @Override
@@ -141,9 +192,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     setState(ConnectionState.CLOSED);
     engine.connections.remove(this);
     if (timer != null) timer.cancel(false);
+    closing = true;
     ClientGoneException gone = new ClientGoneException();
     if (running != null) running.connectionClosed(gone);
-    for (Exchange ex : waiting) ex.connectionClosed(gone);
+    for (Exchange ex : waiting) {
+      ex.connectionClosed(gone);
+      ex.body.close(); // never run: nobody else releases what its body holds
+    }
     if (receiving != null && receiving != running) receiving.connectionClosed(gone);
     waiting.clear();
     receiving = null;
@@ -178,37 +233,28 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
-    if (!(msg instanceof HttpObject)) {
+    if (closing || !(msg instanceof HttpObject)) {
       ReferenceCountUtil.release(msg);
       return;
     }
-    if (msg instanceof HttpRequest req) onHead(req);
-    if (msg instanceof HttpContent content) {
-      onContent(content);
+    if (msg instanceof HttpRequest req) {
+      onHead(req);
+      // Only the decoder's stand-in for a request it could not parse is also content; empty.
+      if (msg instanceof HttpContent) ReferenceCountUtil.release(msg);
+      return;
     }
+    onContent((HttpContent) msg);
   }
 
   private void onHead(HttpRequest req) {
     headPending = false;
     if (state != ConnectionState.ACTIVE) setState(ConnectionState.ACTIVE);
-    DecoderResult result = req.decoderResult();
+    HttpResponseStatus error = check(req);
     Exchange ex;
-    if (result.isFailure()) {
-      ex = Exchange.error(this, req, statusFor(result.cause()), result.cause());
-      closeAfterResponse = true;
-      discarding = true;
-    } else if (!isSupportedVersion(req.protocolVersion())) {
-      ex = Exchange.error(this, req, HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED, null);
-      closeAfterResponse = true;
-      discarding = true;
-    } else if (HttpUtil.getContentLength(req, -1L) > engine.settings.maxBodySize()) {
-      ex = Exchange.error(this, req, HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE, null);
-      closeAfterResponse = true;
-      discarding = true;
-    } else if (hasUnsupportedExpectation(req)) {
-      ex = Exchange.error(this, req, HttpResponseStatus.EXPECTATION_FAILED, null);
-      closeAfterResponse = true;
-      discarding = true;
+    if (error != null) {
+      ex = Exchange.error(this, req, error);
+      // Nothing after a bad head can be trusted to be framed right: stop decoding, drop the rest.
+      stopReading();
     } else {
       ex = new Exchange(this, req);
       if (!(req instanceof LastHttpContent)) receiving = ex;
@@ -221,22 +267,75 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  private static boolean isSupportedVersion(HttpVersion v) {
-    return v.majorVersion() == 1 && (v.minorVersion() == 0 || v.minorVersion() == 1);
-  }
-
-  private static boolean hasUnsupportedExpectation(HttpRequest req) {
-    String expect = req.headers().get(HttpHeaderNames.EXPECT);
-    return expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect);
-  }
-
-  private static HttpResponseStatus statusFor(Throwable cause) {
-    if (cause instanceof TooLongHttpLineException) return HttpResponseStatus.REQUEST_URI_TOO_LONG;
-    if (cause instanceof TooLongHttpHeaderException) {
-      return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+  /** The status a request head gets without reaching its handler, or null if it is acceptable. */
+  private HttpResponseStatus check(HttpRequest req) {
+    DecoderResult result = req.decoderResult();
+    if (result.isFailure()) {
+      Throwable cause = result.cause();
+      LOG.log(System.Logger.Level.DEBUG, "bad request from {0}: {1}", channel, cause);
+      if (cause instanceof TooLongHttpLineException) return HttpResponseStatus.REQUEST_URI_TOO_LONG;
+      if (cause instanceof TooLongHttpHeaderException) {
+        return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+      }
+      if (cause instanceof TooLongFrameException) {
+        return HttpResponseStatus.REQUEST_HEADER_FIELDS_TOO_LARGE;
+      }
+      return HttpResponseStatus.BAD_REQUEST;
     }
-    if (cause instanceof TooLongFrameException) return HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
-    return HttpResponseStatus.BAD_REQUEST;
+    HttpVersion v = req.protocolVersion();
+    if (v.majorVersion() != 1 || v.minorVersion() > 1) {
+      return HttpResponseStatus.HTTP_VERSION_NOT_SUPPORTED;
+    }
+    boolean http11 = v.minorVersion() == 1;
+    HttpHeaders headers = req.headers();
+    // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
+    Iterator<? extends CharSequence> hosts =
+        headers.valueCharSequenceIterator(HttpHeaderNames.HOST);
+    if (hosts.hasNext()) {
+      hosts.next();
+      if (hosts.hasNext()) return HttpResponseStatus.BAD_REQUEST;
+    } else if (http11) {
+      return HttpResponseStatus.BAD_REQUEST;
+    }
+    if (!isValidTarget(req.uri())) return HttpResponseStatus.BAD_REQUEST;
+    String length = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+    if (length != null) {
+      long declared;
+      try {
+        declared = Long.parseLong(length); // the decoder has checked it already
+      } catch (NumberFormatException e) {
+        return HttpResponseStatus.BAD_REQUEST;
+      }
+      if (declared > engine.settings.maxBodySize()) {
+        return HttpResponseStatus.REQUEST_ENTITY_TOO_LARGE;
+      }
+    }
+    String expect = headers.get(HttpHeaderNames.EXPECT);
+    if (expect != null && !HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(expect)) {
+      return HttpResponseStatus.EXPECTATION_FAILED;
+    }
+    return null;
+  }
+
+  /**
+   * A request target has no spaces nor control characters (the decoder lets NUL through), and every
+   * {@code %} starts an escape: the handler could not decode its path or query otherwise.
+   */
+  private static boolean isValidTarget(String uri) {
+    int n = uri.length();
+    if (n == 0) return false;
+    for (int i = 0; i < n; i++) {
+      char c = uri.charAt(i);
+      if (c <= ' ' || c == 0x7f) return false;
+      if (c == '%' && (i + 2 >= n || !isHex(uri.charAt(i + 1)) || !isHex(uri.charAt(i + 2)))) {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  private static boolean isHex(char c) {
+    return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
 
   private void onContent(HttpContent content) {
@@ -250,24 +349,26 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
             discarding = false;
             maybeIdle();
           } else if (discarded > DISCARD_LIMIT && running == null) {
-            channel.close();
+            stopReading();
+            lingerAndClose(ctx.writeAndFlush(Unpooled.EMPTY_BUFFER));
           }
         }
         return;
       }
       if (content.decoderResult().isFailure()) {
+        // The decoder has stopped decoding: this connection carries no more requests.
         receiving = null;
-        discarding = true;
-        closeAfterResponse = true;
-        ex.body.fail(new IOException("malformed request body: " + content.decoderResult().cause()));
+        ex.closeAfter = true;
+        stopReading();
+        ex.body.fail(new MalformedBodyException(content.decoderResult().cause()));
         return;
       }
       int n = content.content().readableBytes();
       ex.bodyReceived += n;
       if (ex.bodyReceived > engine.settings.maxBodySize()) {
         receiving = null;
-        discarding = !last;
-        closeAfterResponse = true;
+        ex.closeAfter = true;
+        stopReading();
         ex.body.fail(new BodyTooLargeException(engine.settings.maxBodySize()));
         return;
       }
@@ -285,12 +386,20 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private void dispatch(Exchange ex) {
     running = ex;
     if (state != ConnectionState.ACTIVE) setState(ConnectionState.ACTIVE);
+    if (ex.errorStatus == null && engine.stopping) {
+      // The stop timeout has expired: a request that has not started will not run.
+      ex.body.close();
+      ex = Exchange.error(this, ex.request, HttpResponseStatus.SERVICE_UNAVAILABLE);
+      running = ex;
+      receiving = null;
+      stopReading();
+    }
     if (ex.errorStatus != null) {
       sendError(ex);
     } else {
       ex.start(engine.handlerThreads);
+      updateReading();
     }
-    updateReading();
   }
 
   private void sendError(Exchange ex) {
@@ -306,14 +415,45 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     complete(ex, res, false);
   }
 
-  /** Pauses reading while requests or body bytes pile up ahead of the handler; resumes after. */
+  /**
+   * Pauses reading while requests or body bytes pile up ahead of the handlers, resumes when they
+   * have drained (to half the queue, or below the body's low-water mark).
+   */
   void updateReading() {
-    boolean shouldRead =
-        waiting.size() < MAX_WAITING
-            && (receiving == null || receiving.body.buffered() < BODY_HIGH_WATER);
-    if (shouldRead == readingPaused) {
-      readingPaused = !shouldRead;
-      channel.config().setAutoRead(shouldRead);
+    if (closing) return;
+    boolean pause;
+    if (readingPaused) {
+      pause =
+          waiting.size() > MAX_WAITING / 2
+              || (receiving != null && receiving.body.buffered() >= BODY_LOW_WATER);
+    } else {
+      pause =
+          waiting.size() >= MAX_WAITING
+              || (receiving != null && receiving.body.buffered() >= BODY_HIGH_WATER);
+    }
+    if (pause == readingPaused) return;
+    readingPaused = pause;
+    codec.decoder().paused = pause;
+    channel.config().setAutoRead(!pause);
+    if (!pause && !inRead && codec.decoder().hasBuffered()) {
+      // Requests already received wait in the decoder; no new bytes may come to wake it.
+      inRead = true;
+      try {
+        rawCtx.fireChannelRead(Unpooled.EMPTY_BUFFER);
+        rawCtx.fireChannelReadComplete();
+      } finally {
+        inRead = false;
+      }
+    }
+  }
+
+  /** No more requests on this connection: decode nothing more, read and drop what arrives. */
+  private void stopReading() {
+    closing = true;
+    codec.decoder().paused = true;
+    if (readingPaused) {
+      readingPaused = false;
+      channel.config().setAutoRead(true);
     }
   }
 
@@ -322,18 +462,25 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    * event loop, in order with the body writes the handler thread queued before and after it.
    */
   void writeHead(Exchange ex, HttpResponse head) {
-    if (!ex.keepAlive || closeAfterResponse || engine.draining || !ex.lengthKnown(head)) {
-      ex.closeAfter = true;
-    }
-    setConnectionHeader(ex, head);
+    if (ex != running || !channel.isActive()) return;
+    startResponse(ex, head);
     ctx.write(head, ctx.voidPromise());
   }
 
-  private void setConnectionHeader(Exchange ex, HttpResponse res) {
+  /** Decides whether the connection closes after this response and says so in its head. */
+  private void startResponse(Exchange ex, HttpResponse res) {
+    ex.responseStarted = true;
+    ex.status = res.status().code();
+    codec.encoder().headRequest = ex.isHead();
+    if (!ex.keepAlive
+        || drainingAndNothingPending()
+        || ex.continueSkipped()
+        || !ex.lengthKnown(res)
+        || res.headers().containsValue(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE, true)) {
+      ex.closeAfter = true;
+    }
     if (ex.closeAfter) {
-      if (res.protocolVersion().isKeepAliveDefault() || ex.keepAlive) {
-        res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
-      }
+      res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE);
     } else if (!ex.request.protocolVersion().isKeepAliveDefault()) {
       res.headers().set(HttpHeaderNames.CONNECTION, HttpHeaderValues.KEEP_ALIVE);
     }
@@ -349,17 +496,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       return;
     }
     running = null;
+    engine.countRequest(ex, last instanceof HttpResponse head ? head.status().code() : ex.status);
     if (!channel.isActive()) {
       ReferenceCountUtil.release(last);
       return;
-    }
-    if (last instanceof HttpResponse head) {
-      if (!ex.keepAlive || closeAfterResponse || engine.draining || ex.continueSkipped()) {
-        ex.closeAfter = true;
-      }
-      setConnectionHeader(ex, head);
-    } else if (closeAfterResponse || engine.draining) {
-      ex.closeAfter = true;
     }
     if (receiving == ex) {
       // The handler answered without reading the whole body: drop the rest if it is small.
@@ -368,43 +508,46 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       discarding = true;
       discarded = 0;
     }
+    if (last instanceof HttpResponse head) {
+      startResponse(ex, head);
+    } else if (drainingAndNothingPending()) {
+      ex.closeAfter = true;
+    }
     if (abort) {
       ReferenceCountUtil.release(last);
-      ctx.flush();
-      closeAfterFlush(ctx.newSucceededFuture());
+      stopReading();
+      // After what the handler wrote: the client sees a truncated body, then the end.
+      lingerAndClose(ctx.writeAndFlush(Unpooled.EMPTY_BUFFER));
       return;
     }
     ChannelFuture written = ctx.writeAndFlush(last);
     if (ex.closeAfter) {
-      closeAfterFlush(written);
+      stopReading();
+      lingerAndClose(written);
       return;
     }
     if (!waiting.isEmpty()) {
       dispatch(waiting.poll());
     } else {
-      written.addListener((ChannelFutureListener) f -> maybeIdle());
+      written.addListener(idleWhenWritten);
       updateReading();
     }
   }
 
-  private void closeAfterFlush(ChannelFuture written) {
+  /**
+   * Once {@code written} is out, shuts down output (the client reads the end of the response) and
+   * closes when the client closes too, or after {@link #LINGER_MILLIS}; meanwhile input is dropped.
+   */
+  private void lingerAndClose(ChannelFuture written) {
     written.addListener(
         (ChannelFutureListener)
             f -> {
-              if (!discarding && receiving == null) {
+              if (!channel.isActive()) return;
+              if (!f.isSuccess() || !(channel instanceof DuplexChannel duplex)) {
                 channel.close();
                 return;
               }
-              // The client is still sending: closing now would reset the connection and could
-              // destroy the response in flight. Shut down our side, drop the rest, close soon.
-              lingering = true;
-              if (readingPaused) {
-                readingPaused = false;
-                channel.config().setAutoRead(true);
-              }
-              if (channel instanceof DuplexChannel duplex) {
-                duplex.shutdownOutput();
-              }
+              duplex.shutdownOutput();
               channel
                   .eventLoop()
                   .schedule(() -> channel.close(), LINGER_MILLIS, TimeUnit.MILLISECONDS);
@@ -417,10 +560,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         && receiving == null
         && !discarding
         && !headPending
+        && !closing
         && channel.isActive()) {
       setState(ConnectionState.IDLE);
       idleSince = System.nanoTime();
-      armTimer(idleSince + engine.keepAliveTimeoutNanos);
+      armTimer(
+          idleSince
+              + (engine.draining ? engine.lameDuckIdleGraceNanos : engine.keepAliveTimeoutNanos));
     }
   }
 
@@ -436,19 +582,28 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   private void onTimer() {
     timer = null;
-    if (!channel.isActive()) return;
+    if (!channel.isActive() || closing) return;
     long now = System.nanoTime();
     if (headPending) {
       long deadline = headStart + engine.readHeaderTimeoutNanos;
+      if (now - deadline >= 0 && (running != null || !waiting.isEmpty())) {
+        // The start of a pipelined request while earlier ones are served: its time counts once
+        // the connection is ready to read it.
+        headStart = now;
+        armTimer(now + engine.readHeaderTimeoutNanos);
+        return;
+      }
       if (now - deadline >= 0) {
         LOG.log(System.Logger.Level.DEBUG, "readHeaderTimeout: closing {0}", channel);
-        if (bytesSeen && running == null && waiting.isEmpty()) {
+        stopReading();
+        if (bytesSeen) {
           FullHttpResponse res =
               new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.REQUEST_TIMEOUT);
           res.headers()
               .set(HttpHeaderNames.CONNECTION, HttpHeaderValues.CLOSE)
               .setInt(HttpHeaderNames.CONTENT_LENGTH, 0);
-          ctx.writeAndFlush(res).addListener(ChannelFutureListener.CLOSE);
+          codec.encoder().headRequest = false;
+          lingerAndClose(ctx.writeAndFlush(res));
         } else {
           channel.close();
         }
@@ -456,9 +611,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       }
       armTimer(deadline);
     } else if (state == ConnectionState.IDLE) {
-      long deadline = idleSince + engine.keepAliveTimeoutNanos;
+      long deadline =
+          idleSince
+              + (engine.draining ? engine.lameDuckIdleGraceNanos : engine.keepAliveTimeoutNanos);
       if (now - deadline >= 0) {
-        channel.close();
+        stopReading();
+        lingerAndClose(ctx.newSucceededFuture());
         return;
       }
       armTimer(deadline);
@@ -469,20 +627,100 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     ConnectionState prev = state;
     if (prev == next || prev == ConnectionState.CLOSED) return;
     state = next;
+    engine.tracker.connectionStateChanged(id, prev, next);
   }
 
-  /** Closes the connection now, from any thread. */
-  void forceClose() {
-    channel.close();
+  /** Closes the connection now, from any thread; the running handler is interrupted. */
+  io.netty.channel.ChannelFuture forceClose() {
     Exchange ex = running;
     if (ex != null) ex.interrupt();
+    return channel.close();
   }
 
-  /** Sends {@code 100 Continue}; called on the event loop before the handler's first body read. */
-  void writeContinue() {
-    if (!channel.isActive()) return;
+  /** Cancels the running request, if any, from any thread. */
+  boolean cancelRunning(CancellationCause why) {
+    Exchange ex = running;
+    return ex != null && ex.cancel(why);
+  }
+
+  /** Any thread: {@code ex} was cancelled. */
+  void cancelled(Exchange ex, CancellationCause why) {
+    if (why == CancellationCause.DEADLINE_EXCEEDED) {
+      channel.eventLoop().execute(() -> onDeadline(ex));
+    }
+  }
+
+  /**
+   * The deadline of {@code ex} passed: answer for it now if its response has not started (its
+   * handler's later writes are dropped), else cut the connection, which is the only way to tell a
+   * client that a streamed body is incomplete.
+   */
+  private void onDeadline(Exchange ex) {
+    if (ex != running || !channel.isActive()) return;
+    ex.timedOut = true;
+    if (ex.responseStarted) {
+      complete(ex, null, true);
+      return;
+    }
+    ex.closeAfter = true;
+    HttpResponseStatus status = HttpResponseStatus.valueOf(ex.deadlineStatus);
+    byte[] body = "request deadline exceeded\n".getBytes(StandardCharsets.US_ASCII);
+    FullHttpResponse res =
+        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, status, Unpooled.wrappedBuffer(body));
+    res.headers()
+        .set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8")
+        .setInt(HttpHeaderNames.CONTENT_LENGTH, body.length)
+        .set(HttpHeaderNames.DATE, HttpDates.now());
+    complete(ex, res, false);
+  }
+
+  /**
+   * Event loop: the server entered lame duck. A request running or pipelined is served, its
+   * response saying {@code Connection: close}. An idle keep-alive connection is closed once it has
+   * been idle for {@code lameDuckIdleGrace}: a client that reuses it within that grace is served
+   * (with {@code Connection: close}) rather than racing our close.
+   */
+  void enterLameDuck() {
+    if (!channel.isActive() || closing) return;
+    if (state == ConnectionState.IDLE) {
+      armTimer(idleSince + engine.lameDuckIdleGraceNanos);
+    }
+  }
+
+  /** Whether the connection should close after the response now being sent, in lame duck. */
+  private boolean drainingAndNothingPending() {
+    return engine.draining
+        && waiting.isEmpty()
+        && !headPending
+        && receiving == null
+        && !codec.decoder().hasBuffered();
+  }
+
+  /** For tests: requests decoded and waiting for the one running. */
+  int waitingCount() {
+    return waiting.size();
+  }
+
+  /** For tests: whether reading is paused (backpressure). */
+  boolean isReadingPaused() {
+    return readingPaused;
+  }
+
+  /** For tests: bytes written to this connection that the kernel has not taken yet. */
+  long pendingOutboundBytes() {
+    ChannelOutboundBuffer out = channel.unsafe().outboundBuffer();
+    return out == null ? 0 : out.totalPendingWriteBytes();
+  }
+
+  /**
+   * Sends {@code 100 Continue} for {@code ex}, on the event loop, before its handler's first body
+   * read; not once its response has started.
+   */
+  void writeContinue(Exchange ex) {
+    if (ex != running || ex.responseStarted || closing || !channel.isActive()) return;
     ctx.writeAndFlush(
-        new DefaultFullHttpResponse(HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE),
+        new DefaultFullHttpResponse(
+            HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER),
         ctx.voidPromise());
   }
 }

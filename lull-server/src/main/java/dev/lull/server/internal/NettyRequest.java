@@ -5,12 +5,16 @@ import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.InputStream;
 import java.net.SocketAddress;
+import java.util.Collections;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
 import java.util.List;
+import java.util.Locale;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-final class NettyRequest implements Request {
+final class NettyRequest implements Request, MatchedRoute {
   private final Exchange ex;
   private final HttpHeaders headers;
   private QueryStringDecoder uri;
@@ -29,10 +33,21 @@ final class NettyRequest implements Request {
         int slash = raw.indexOf('/', raw.indexOf("//") + 2);
         raw = slash < 0 ? "/" : raw.substring(slash);
       }
-      u = new QueryStringDecoder(raw);
+      // ';' separates nothing (WHATWG URL, Go since 1.17): "a=1;2" is a=["1;2"].
+      u = QueryStringDecoder.builder().semicolonIsNormalChar(true).build(raw);
       uri = u;
     }
     return u;
+  }
+
+  @Override
+  public void matchedRoute(String pattern) {
+    ex.route = pattern;
+  }
+
+  @Override
+  public dev.lull.core.Context context() {
+    return ex.context();
   }
 
   @Override
@@ -73,7 +88,12 @@ final class NettyRequest implements Request {
 
   @Override
   public Set<String> headerNames() {
-    return headers.names();
+    Set<String> names = new LinkedHashSet<>();
+    for (Iterator<Map.Entry<CharSequence, CharSequence>> it = headers.iteratorCharSequence();
+        it.hasNext(); ) {
+      names.add(it.next().getKey().toString().toLowerCase(Locale.ROOT));
+    }
+    return Collections.unmodifiableSet(names);
   }
 
   @Override

@@ -1,5 +1,6 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.CancellationCause;
 import dev.lull.server.Response;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -18,16 +19,16 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpVersion;
 import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.RejectedExecutionException;
 
 /** The response side of an exchange; used by the handler thread only. */
 final class NettyResponse implements Response {
-  private static final byte[] EMPTY = new byte[0];
-
   private final Exchange ex;
   private final Channel channel;
   private final HttpHeaders headers = new DefaultHttpHeaders();
@@ -43,8 +44,10 @@ final class NettyResponse implements Response {
 
   @Override
   public Response status(int code) {
-    if (code < 100 || code > 999)
-      throw new IllegalArgumentException("status out of range: " + code);
+    // 1xx are interim responses, never the final one a handler sends.
+    if (code < 200 || code > 999) {
+      throw new IllegalArgumentException("status out of range 200-999: " + code);
+    }
     checkNotCommitted();
     this.status = code;
     return this;
@@ -80,6 +83,7 @@ final class NettyResponse implements Response {
 
   @Override
   public void send(String body) {
+    checkNotCommitted();
     if (!headers.contains(HttpHeaderNames.CONTENT_TYPE)) {
       headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
     }
@@ -89,8 +93,9 @@ final class NettyResponse implements Response {
   @Override
   public void send(byte[] body) {
     checkNotCommitted();
-    if (stream != null && stream.count > 0) {
-      throw new IllegalStateException("body() was already written to");
+    if (stream != null) {
+      if (stream.count > 0) throw new IllegalStateException("body() was already written to");
+      stream.closed = true;
     }
     sendFull(Unpooled.wrappedBuffer(body), body.length);
   }
@@ -100,11 +105,13 @@ final class NettyResponse implements Response {
     completed = true;
     HttpResponseStatus st = HttpResponseStatus.valueOf(status);
     boolean bodyAllowed = bodyAllowed(status);
-    if (bodyAllowed) {
-      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
-    } else {
+    if (!bodyAllowed) {
       headers.remove(HttpHeaderNames.CONTENT_LENGTH);
+    } else if (length > 0 || !ex.isHead() || !headers.contains(HttpHeaderNames.CONTENT_LENGTH)) {
+      // A HEAD handler may state the length of the body it does not send.
+      headers.setInt(HttpHeaderNames.CONTENT_LENGTH, length);
     }
+    headers.remove(HttpHeaderNames.TRANSFER_ENCODING);
     headers.set(HttpHeaderNames.DATE, HttpDates.now());
     ByteBuf payload = content;
     if (!bodyAllowed || ex.isHead()) {
@@ -122,7 +129,21 @@ final class NettyResponse implements Response {
   }
 
   private void post(HttpObject last, boolean abort) {
-    channel.eventLoop().execute(() -> ex.conn.complete(ex, last, abort));
+    try {
+      channel.eventLoop().execute(() -> ex.conn.complete(ex, last, abort));
+    } catch (RejectedExecutionException e) {
+      // The server has stopped its event loops: the connection is gone.
+      ReferenceCountUtil.release(last);
+      throw new UncheckedIOException(new ClientGoneException());
+    }
+  }
+
+  private void postHead(HttpResponse head) {
+    try {
+      channel.eventLoop().execute(() -> ex.conn.writeHead(ex, head));
+    } catch (RejectedExecutionException e) {
+      throw new UncheckedIOException(new ClientGoneException());
+    }
   }
 
   private static boolean bodyAllowed(int status) {
@@ -141,6 +162,12 @@ final class NettyResponse implements Response {
   /** After the handler returned: completes a response the handler left open. */
   void finish() throws IOException {
     if (completed) return;
+    CancellationCause why = ex.cancelCause();
+    if (why != null && !committed && (stream == null || stream.count == 0)) {
+      // Cancelled, and the handler returned without answering: say why.
+      sendCancelled(why);
+      return;
+    }
     if (stream != null) {
       stream.close();
     } else {
@@ -150,34 +177,85 @@ final class NettyResponse implements Response {
 
   /** After the handler threw. */
   void fail(Throwable e) {
-    if (ex.isGone() || e instanceof ClientGoneException) {
+    if (ex.isGone() || cause(e, ClientGoneException.class) != null) {
       // The client left: an expected outcome, not an error.
-      if (!completed) {
-        completed = true;
-        post(null, true);
+      abort();
+      return;
+    }
+    CancellationCause why = ex.cancelCause();
+    if (why != null) {
+      // Whatever the handler threw once cancelled (CancelledException, InterruptedException, an
+      // interrupted read...) is the cancellation's outcome, not a handler failure: no log.
+      if (completed) return;
+      if (committed) {
+        abort();
+      } else {
+        sendCancelled(why);
       }
       return;
     }
-    if (completed) {
-      Exchange.logHandlerFailure(ex, e);
+    RequestBodyException bad = cause(e, RequestBodyException.class);
+    if (bad == null) Exchange.logHandlerFailure(ex, e);
+    if (completed) return;
+    if (committed) {
+      abort();
       return;
     }
-    if (!committed) {
-      boolean tooLarge = e instanceof BodyTooLargeException;
-      if (!tooLarge) Exchange.logHandlerFailure(ex, e);
-      headers.clear();
-      status = tooLarge ? 413 : 500;
-      byte[] body =
-          (tooLarge ? "413 Request Entity Too Large\n" : "500 Internal Server Error\n")
-              .getBytes(StandardCharsets.US_ASCII);
-      headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
-      if (stream != null) stream.discard();
+    headers.clear();
+    status = bad != null ? bad.status() : 500;
+    HttpResponseStatus st = HttpResponseStatus.valueOf(status);
+    byte[] body = (status + " " + st.reasonPhrase() + "\n").getBytes(StandardCharsets.US_ASCII);
+    headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    if (stream != null) stream.discard();
+    try {
       sendFull(Unpooled.wrappedBuffer(body), body.length);
+    } catch (UncheckedIOException gone) {
+      // nobody to tell
+    }
+  }
+
+  /** Answers a cancelled request that has no response yet: 503 (or the route's status), close. */
+  private void sendCancelled(CancellationCause why) {
+    if (why == CancellationCause.CLIENT_DISCONNECTED) {
+      abort();
       return;
     }
-    Exchange.logHandlerFailure(ex, e);
+    headers.clear();
+    status = why == CancellationCause.DEADLINE_EXCEEDED ? ex.deadlineStatus : 503;
+    String reason =
+        switch (why) {
+          case DEADLINE_EXCEEDED -> "request deadline exceeded\n";
+          case SERVER_STOPPING -> "server stopping\n";
+          default -> "request cancelled\n";
+        };
+    byte[] body = reason.getBytes(StandardCharsets.US_ASCII);
+    headers.set(HttpHeaderNames.CONTENT_TYPE, "text/plain; charset=utf-8");
+    headers.set(HttpHeaderNames.CONNECTION, "close");
+    if (stream != null) stream.discard();
+    try {
+      sendFull(Unpooled.wrappedBuffer(body), body.length);
+    } catch (UncheckedIOException gone) {
+      // nobody to tell
+    }
+  }
+
+  /** Ends the exchange without completing the response; the connection closes. */
+  private void abort() {
+    if (completed) return;
     completed = true;
-    post(null, true);
+    try {
+      post(null, true);
+    } catch (UncheckedIOException gone) {
+      // already closed
+    }
+  }
+
+  /** {@code e} or its first cause of type {@code type}, or null. */
+  private static <T extends Throwable> T cause(Throwable e, Class<T> type) {
+    for (int depth = 0; e != null && depth < 8; e = e.getCause(), depth++) {
+      if (type.isInstance(e)) return type.cast(e);
+    }
+    return null;
   }
 
   /** The streamed body; buffers up to the response buffer size before committing. */
@@ -226,19 +304,25 @@ final class NettyResponse implements Response {
     @Override
     public void close() throws IOException {
       if (closed) return;
-      closed = true;
       if (!committed) {
         // Everything fit in the buffer: one write with Content-Length.
-        byte[] body = count == buf.length ? buf : java.util.Arrays.copyOf(buf, count);
+        String cl = headers.get(HttpHeaderNames.CONTENT_LENGTH);
+        if (cl != null
+            && !ex.isHead()
+            && bodyAllowed(status)
+            && !cl.equals(Integer.toString(count))) {
+          throw new IOException("body of " + count + " bytes does not match Content-Length " + cl);
+        }
+        closed = true;
         int n = count;
         count = 0;
-        sendFull(Unpooled.wrappedBuffer(body), n);
+        sendFull(Unpooled.wrappedBuffer(buf, 0, n), n);
         return;
       }
+      closed = true;
       sendBuffered(false);
-      if (declared >= 0 && written != declared && !ex.isHead()) {
-        completed = true;
-        post(null, true);
+      if (declared >= 0 && written != declared && !ex.isHead() && bodyAllowed(status)) {
+        abort();
         throw new IOException(
             "body of " + written + " bytes does not match Content-Length " + declared);
       }
@@ -273,7 +357,7 @@ final class NettyResponse implements Response {
         headers.set(HttpHeaderNames.TRANSFER_ENCODING, HttpHeaderValues.CHUNKED);
       }
       HttpResponse head = new DefaultHttpResponse(HttpVersion.HTTP_1_1, st, headers);
-      channel.eventLoop().execute(() -> ex.conn.writeHead(ex, head));
+      postHead(head);
     }
 
     private void sendBuffered(boolean flush) throws IOException {
@@ -297,6 +381,11 @@ final class NettyResponse implements Response {
       if (ex.isHead() || !bodyAllowed(status)) {
         chunk.release();
         return;
+      }
+      if (ex.timedOut) {
+        // The server answered for this request already (its deadline passed).
+        chunk.release();
+        throw new IOException("request deadline exceeded");
       }
       if (flush) {
         channel.writeAndFlush(new DefaultHttpContent(chunk), channel.voidPromise());
@@ -324,9 +413,5 @@ final class NettyResponse implements Response {
         conn.writeLock.unlock();
       }
     }
-  }
-
-  static byte[] empty() {
-    return EMPTY;
   }
 }

@@ -1,5 +1,6 @@
 package dev.lull.server.internal;
 
+import dev.lull.core.Context;
 import dev.lull.server.Handler;
 import dev.lull.server.ListenerSpec;
 import java.time.Duration;
@@ -15,4 +16,8 @@ public record Settings(
     Duration readHeaderTimeout,
     Duration keepAliveTimeout,
     int ioThreads,
-    int responseBufferSize) {}
+    int responseBufferSize,
+    Duration requestTimeout,
+    boolean interruptOnCancel,
+    Duration lameDuckIdleGrace,
+    Context baseContext) {}

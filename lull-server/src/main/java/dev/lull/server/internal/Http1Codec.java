@@ -1,0 +1,97 @@
+package dev.lull.server.internal;
+
+import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpDecoderConfig;
+import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequestDecoder;
+import io.netty.handler.codec.http.HttpResponse;
+import io.netty.handler.codec.http.HttpResponseEncoder;
+import io.netty.handler.codec.http.HttpStatusClass;
+import java.util.List;
+
+/**
+ * Netty's HTTP/1.1 request decoder and response encoder, combined like {@code HttpServerCodec} but
+ * driven by {@link HttpConnection}, which knows more than that codec can:
+ *
+ * <ul>
+ *   <li>The decoder can be paused. {@code setAutoRead(false)} only stops reading the socket: the
+ *       decoder still decodes every request already buffered, so a client that pipelines a few
+ *       thousand requests in one packet would queue them all. Paused, the decoder leaves the bytes
+ *       buffered until {@link HttpConnection} resumes it.
+ *   <li>The encoder is told by the connection whether the response it writes answers a HEAD
+ *       request. {@code HttpServerCodec} keeps a queue of decoded methods for that and fails the
+ *       connection once more than 128 requests are pipelined ahead of their responses.
+ * </ul>
+ *
+ * Both flags are touched on the event loop only.
+ */
+final class Http1Codec
+    extends CombinedChannelDuplexHandler<Http1Codec.Decoder, Http1Codec.Encoder> {
+
+  Http1Codec(Settings settings) {
+    init(new Decoder(config(settings)), new Encoder());
+  }
+
+  static HttpDecoderConfig config(Settings settings) {
+    return new HttpDecoderConfig()
+        .setMaxInitialLineLength(settings.maxRequestLineLength())
+        .setMaxHeaderSize(settings.maxHeaderSize())
+        .setMaxChunkSize(16 * 1024)
+        .setValidateHeaders(true)
+        .setAllowDuplicateContentLengths(false)
+        .setStrictLineParsing(true)
+        // RFC 9112 6.1 and 6.3: Transfer-Encoding with Content-Length, a final coding other than
+        // chunked, or Transfer-Encoding in HTTP/1.0 is a bad request (request smuggling).
+        .setUseRfc9112TransferEncoding(true);
+  }
+
+  Decoder decoder() {
+    return inboundHandler();
+  }
+
+  Encoder encoder() {
+    return outboundHandler();
+  }
+
+  /** The request decoder; decodes nothing while {@link #paused}. */
+  static final class Decoder extends HttpRequestDecoder {
+    boolean paused;
+
+    Decoder(HttpDecoderConfig config) {
+      super(config);
+    }
+
+    @Override
+    protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in, List<Object> out)
+        throws Exception {
+      if (paused) return; // no progress: ByteToMessageDecoder keeps the bytes and stops its loop
+      super.decode(ctx, in, out);
+    }
+
+    /** Whether bytes received are waiting to be decoded. */
+    boolean hasBuffered() {
+      return actualReadableBytes() > 0;
+    }
+
+    @Override
+    protected void handleTransferEncodingChunkedWithContentLength(HttpMessage message) {
+      // Reached only if RFC 9112 checks were off: never guess which length the client meant.
+      throw new IllegalArgumentException("both Content-Length and Transfer-Encoding");
+    }
+  }
+
+  /** The response encoder; writes no body for a response to HEAD. */
+  static final class Encoder extends HttpResponseEncoder {
+    /** Whether the next response head written answers a HEAD request. */
+    boolean headRequest;
+
+    @Override
+    protected boolean isContentAlwaysEmpty(HttpResponse msg) {
+      if (msg.status().codeClass() == HttpStatusClass.INFORMATIONAL) {
+        return super.isContentAlwaysEmpty(msg);
+      }
+      return headRequest || super.isContentAlwaysEmpty(msg);
+    }
+  }
+}
