@@ -20,7 +20,7 @@
 #   LULL_B_JAVA_OPTS=, LULL_B_ARGS=   when either is set, a second Lull ("lull-b") runs with these
 #                     JVM flags / demo flags added, measured in the same rounds (for A/B experiments)
 #   NETTY_THREADS=0   event-loop threads of the Netty peer (0 = one per CPU, like Lull's default)
-#   SKIP_BUILD=0      1: use the jars already built
+#   SKIP_BUILD=0      1: use the jars already built (./lull still rebuilds lull.jar when sources are newer)
 #   OUT=bench/out/<timestamp>   where raw wrk outputs, server logs and results.tsv are kept
 #
 # Every JVM gets the flags Lull's launcher uses: -XX:+UseSerialGC -Dio.netty.jfr.enabled=false
@@ -66,6 +66,9 @@ export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
 # Keep in step with the exec line of ./lull.
 LAUNCHER_FLAGS=(-XX:+UseSerialGC -Dio.netty.jfr.enabled=false --enable-native-access=ALL-UNNAMED)
+# The demo must not exit when idle (its default idle timeout) while the other servers are measured;
+# its job store goes under OUT so that runs never share one.
+DEMO_FLAGS=(--idle-timeout 0)
 PEER_JAR="$ROOT/bench/peers/netty-hello/target/netty-hello.jar"
 LULL_JAR="$ROOT/lull-cli/target/lull.jar"
 
@@ -117,11 +120,12 @@ start_server() { # NAME
   case "$name" in
     lull)
       LULL_JAVA_OPTS="$JAVA_OPTS" "${SERVER_PIN[@]}" "$ROOT/lull" demo --listen "127.0.0.1:$port" \
-        $LULL_ARGS >"$OUT/$name.log" 2>&1 &
+        "${DEMO_FLAGS[@]}" --jobs-dir "$OUT/jobs-$name" $LULL_ARGS >"$OUT/$name.log" 2>&1 &
       ;;
     lull-b)
       LULL_JAVA_OPTS="$JAVA_OPTS $LULL_B_JAVA_OPTS" "${SERVER_PIN[@]}" "$ROOT/lull" demo \
-        --listen "127.0.0.1:$port" $LULL_ARGS $LULL_B_ARGS >"$OUT/$name.log" 2>&1 &
+        --listen "127.0.0.1:$port" "${DEMO_FLAGS[@]}" --jobs-dir "$OUT/jobs-$name" $LULL_ARGS $LULL_B_ARGS \
+        >"$OUT/$name.log" 2>&1 &
       ;;
     netty)
       "${SERVER_PIN[@]}" "$JAVA" $JAVA_OPTS "${LAUNCHER_FLAGS[@]}" -jar "$PEER_JAR" "$port" 127.0.0.1 \
