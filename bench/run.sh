@@ -150,8 +150,9 @@ wait_ready() { # NAME: listening, and answering 200 to GET /
   case "$status" in "HTTP/1.1 200"*) ;; *) die "$name answered '$status' to GET /" ;; esac
 }
 
-for s in "${SERVERS[@]}"; do start_server "$s"; done
-for s in "${SERVERS[@]}"; do wait_ready "$s"; done
+# One after the other: when sources are newer than lull.jar, the first ./lull rebuilds it and the
+# second must not build at the same time.
+for s in "${SERVERS[@]}"; do start_server "$s"; wait_ready "$s"; done
 
 # ---------------------------------------------------------------- measuring
 CLK_TCK=$(getconf CLK_TCK)
