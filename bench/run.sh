@@ -76,8 +76,11 @@ mkdir -p "$OUT"
 
 # ---------------------------------------------------------------- build
 if [ "$SKIP_BUILD" != 1 ]; then
-  log "building Lull (./lull build) and the Netty peer"
-  "$ROOT/lull" build -q -Dspotless.check.skip=true >"$OUT/build.log" 2>&1 ||
+  # `package`, not `./lull build` (= install): a benchmark must not replace the dev.lull snapshots in
+  # ~/.m2 that other checkouts on the machine may build against.
+  log "building Lull (lull-cli/target/lull.jar) and the Netty peer"
+  "$ROOT/mvnw" -B -q -f "$ROOT/pom.xml" -DskipTests -Dspotless.check.skip=true package -pl lull-cli -am \
+    >"$OUT/build.log" 2>&1 ||
     { tail -30 "$OUT/build.log" >&2; die "building Lull failed (log: $OUT/build.log)"; }
   "$ROOT/mvnw" -B -q -f "$ROOT/bench/peers/netty-hello/pom.xml" package >>"$OUT/build.log" 2>&1 ||
     { tail -30 "$OUT/build.log" >&2; die "building the Netty peer failed (log: $OUT/build.log)"; }
