@@ -25,6 +25,11 @@ final class RedisServer implements AutoCloseable {
   }
 
   static RedisServer start(Path dir) throws Exception {
+    return start(dir, false);
+  }
+
+  /** With {@code durable}, an append-only file synced at every write (what the 202 needs). */
+  static RedisServer start(Path dir, boolean durable) throws Exception {
     Exception last = null;
     for (int i = 0; i < 5; i++) {
       int port;
@@ -42,7 +47,9 @@ final class RedisServer implements AutoCloseable {
                       "--save",
                       "",
                       "--appendonly",
-                      "no",
+                      durable ? "yes" : "no",
+                      "--appendfsync",
+                      "always",
                       "--dir",
                       dir.toString()))
               .redirectErrorStream(true)
