@@ -4,6 +4,7 @@ import dev.lull.core.Durations;
 import dev.lull.core.SocketActivation;
 import dev.lull.core.Subprocess;
 import dev.lull.jobs.Jobs;
+import dev.lull.jobs.redis.RedisJobStore;
 import dev.lull.jobs.spi.JobStoreException;
 import dev.lull.server.BoundListener;
 import dev.lull.server.Router;
@@ -154,14 +155,32 @@ final class DemoCommand implements Callable<Integer> {
               + " ~/.local/state/lull/jobs).")
   Path jobsDirectory;
 
+  @Option(
+      names = "--jobs",
+      paramLabel = "STORE",
+      description =
+          "Where background jobs are kept: sqlite (default: one process, under --jobs-dir) or"
+              + " redis://host:port (Redis Streams, shared by several instances; inputs go under"
+              + " --jobs-dir/inputs, which every instance must mount).")
+  String jobsStore = "sqlite";
+
   @Override
   public Integer call() throws Exception {
     Path jobsDir = jobsDirectory != null ? jobsDirectory : Jobs.defaultDataDirectory();
     Jobs jobs;
     try {
-      jobs = DemoJobs.register(Jobs.builder().dataDirectory(jobsDir)).build();
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      throw new ConfigException("--jobs-dir " + jobsDir + ": " + e.getMessage());
+      Jobs.Builder jb = Jobs.builder();
+      if (jobsStore.startsWith("redis://") || jobsStore.startsWith("rediss://")) {
+        jb.store(RedisJobStore.builder(jobsStore).inputDirectory(jobsDir.resolve("inputs")).open());
+      } else if (jobsStore.equals("sqlite")) {
+        jb.dataDirectory(jobsDir);
+      } else {
+        throw new ConfigException("--jobs: sqlite or redis://host:port, not " + jobsStore);
+      }
+      jobs = DemoJobs.register(jb).build();
+    } catch (IllegalArgumentException | IllegalStateException | JobStoreException e) {
+      throw new ConfigException(
+          "--jobs " + jobsStore + ", --jobs-dir " + jobsDir + ": " + e.getMessage());
     }
     Router.Builder router = routesBuilder();
     DemoJobs.addRoutes(router, jobs);
@@ -221,7 +240,11 @@ final class DemoCommand implements Callable<Integer> {
               + addressText(l)
               + (l.inherited() ? " (from systemd)" : ""));
     }
-    LOG.log(System.Logger.Level.INFO, "jobs: data in " + jobsDir);
+    LOG.log(
+        System.Logger.Level.INFO,
+        jobsStore.equals("sqlite")
+            ? "jobs: data in " + jobsDir
+            : "jobs: in " + jobsStore + ", inputs in " + jobsDir.resolve("inputs"));
     for (BoundListener l : server.adminListeners()) {
       LOG.log(
           System.Logger.Level.INFO,
