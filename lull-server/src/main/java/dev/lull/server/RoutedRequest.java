@@ -1,5 +1,6 @@
 package dev.lull.server;
 
+import dev.lull.server.internal.RouteControl;
 import java.io.InputStream;
 import java.net.SocketAddress;
 import java.util.List;
@@ -8,7 +9,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /** A request seen through a matched route: the same request plus its path parameters. */
-final class RoutedRequest implements Request {
+final class RoutedRequest implements Request, RouteControl {
   private final Request delegate;
   private final Map<String, String> params;
 
@@ -20,6 +21,12 @@ final class RoutedRequest implements Request {
   @Override
   public Optional<String> pathParameter(String name) {
     return Optional.ofNullable(params.get(name));
+  }
+
+  @Override
+  public void applyRouteOptions(RouteOptions options) {
+    // A nested router: the options reach the engine's request.
+    if (delegate instanceof RouteControl control) control.applyRouteOptions(options);
   }
 
   @Override

@@ -33,6 +33,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /** The Netty side of a server: event loops, listeners, connections. */
 public final class Engine implements Drainable {
@@ -41,6 +42,11 @@ public final class Engine implements Drainable {
   final Settings settings;
   final Transport transport = Transport.best();
   final ThreadFactory handlerThreads = Thread.ofVirtual().name("lull-handler-", 0).factory();
+
+  /** Runs a request's onCancel callbacks when the cancellation comes from an event loop. */
+  final ThreadFactory cancelThreads = Thread.ofVirtual().name("lull-cancel-", 0).factory();
+
+  private final LongAdder[] cancellations = new LongAdder[CancellationCause.values().length];
   final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
   final long readHeaderTimeoutNanos;
   final long keepAliveTimeoutNanos;
@@ -69,6 +75,21 @@ public final class Engine implements Drainable {
     this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
     this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
     this.lameDuckIdleGraceNanos = settings.lameDuckIdleGrace().toNanos();
+    for (int i = 0; i < cancellations.length; i++) cancellations[i] = new LongAdder();
+  }
+
+  /** Any thread: a request was cancelled with {@code why} (counted once per request). */
+  void countCancelled(CancellationCause why) {
+    cancellations[why.ordinal()].increment();
+  }
+
+  /**
+   * How many requests this engine cancelled with {@code cause} since it was made: clients that went
+   * away, deadlines, the stop timeout. A cancellation by the application itself ({@code CANCELLED},
+   * through the context) is not the engine's and stays 0. Any thread; cheap.
+   */
+  public long cancellations(CancellationCause cause) {
+    return cancellations[cause.ordinal()].sum();
   }
 
   @Override
