@@ -220,6 +220,11 @@ public final class Engine implements Drainable {
                   }
                 });
     if (tcp) b.childOption(ChannelOption.TCP_NODELAY, true);
+    // A client that shuts down its output after a request still gets the response; HalfClose tells
+    // a half-close from a close (docs/LIFECYCLE.md, Cancellation). Only on epoll, where the kernel
+    // can be asked (TCP_INFO; on a Unix socket a write fails at once); on NIO the end of input
+    // still closes the connection.
+    if (transport.isEpoll()) b.childOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     return b;
   }
 
