@@ -1,5 +1,6 @@
 package dev.lull.cli;
 
+import dev.lull.core.Context;
 import dev.lull.core.Durations;
 import dev.lull.core.SocketActivation;
 import dev.lull.core.Subprocess;
@@ -24,6 +25,8 @@ import picocli.CommandLine.Option;
       "Runs the demo server.",
       "Routes: GET / (hello), GET /slow?duration=20s (sleeps, then answers),",
       "GET /stream?chunks=N&interval=100ms (a chunked response),",
+      "GET /ctx (as GET /, registering and removing an onCancel callback),",
+      "GET /ctx/deadline (as GET /, with a 30s deadline),",
       "GET /compute?steps=10&step=200ms (busy work that checks its context between steps),",
       "GET /exec/sleep?seconds=N (runs sleep through a shell; killed with it if cancelled),",
       "GET /deadline?after=2s (a route with a 1s timeout: 504 when the work takes longer)."
@@ -211,6 +214,23 @@ final class DemoCommand implements Callable<Integer> {
   static Router routes() {
     return Router.builder()
         .get("/", (req, res) -> res.send("hello from lull (listener " + req.listener() + ")\n"))
+        .get(
+            "/ctx",
+            (req, res) -> {
+              // GET / plus what a careful handler does with its context: a callback registered
+              // for the time of the work, then removed (bench/context.sh measures its cost).
+              Context.Registration r = req.context().onCancel(() -> {});
+              try {
+                res.send("hello from lull (listener " + req.listener() + ")\n");
+              } finally {
+                r.remove();
+              }
+            })
+        .route(
+            "GET /ctx/deadline",
+            (req, res) -> res.send("hello from lull (listener " + req.listener() + ")\n"),
+            // GET / with a deadline: a context and a timer on every request.
+            RouteOptions.builder().timeout(Duration.ofSeconds(30)).build())
         .get(
             "/slow",
             (req, res) -> {
