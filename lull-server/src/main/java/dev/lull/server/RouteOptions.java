@@ -4,6 +4,7 @@ import dev.lull.core.Durations;
 import java.time.Duration;
 import java.util.Objects;
 import java.util.Optional;
+import java.util.OptionalInt;
 
 /**
  * How the engine runs the requests of one route: their deadline and what a cancellation does to the
@@ -30,7 +31,7 @@ public final class RouteOptions {
   public static final int DEFAULT_TIMEOUT_STATUS = 503;
 
   private final Duration timeout; // null: the server's requestTimeout
-  private final int timeoutStatus;
+  private final Integer timeoutStatus; // null: 503, or what an enclosing route set
   private final Boolean interruptOnCancel; // null: the server's setting
 
   private RouteOptions(Builder b) {
@@ -59,10 +60,11 @@ public final class RouteOptions {
 
   /**
    * The status the client gets when the request's deadline (the route's or the server's) passes
-   * before its response started; default {@value #DEFAULT_TIMEOUT_STATUS}.
+   * before its response started; empty: {@value #DEFAULT_TIMEOUT_STATUS}, or what the route of an
+   * enclosing router set.
    */
-  public int timeoutStatus() {
-    return timeoutStatus;
+  public OptionalInt timeoutStatus() {
+    return timeoutStatus == null ? OptionalInt.empty() : OptionalInt.of(timeoutStatus);
   }
 
   /** Whether cancelling a request interrupts its handler's thread; empty: the server's setting. */
@@ -74,7 +76,7 @@ public final class RouteOptions {
   public boolean equals(Object o) {
     return o instanceof RouteOptions r
         && Objects.equals(timeout, r.timeout)
-        && timeoutStatus == r.timeoutStatus
+        && Objects.equals(timeoutStatus, r.timeoutStatus)
         && Objects.equals(interruptOnCancel, r.interruptOnCancel);
   }
 
@@ -88,7 +90,7 @@ public final class RouteOptions {
     return "RouteOptions{timeout="
         + (timeout == null ? "server's" : Durations.format(timeout))
         + ", timeoutStatus="
-        + timeoutStatus
+        + (timeoutStatus == null ? "default" : timeoutStatus)
         + ", interruptOnCancel="
         + (interruptOnCancel == null ? "server's" : interruptOnCancel)
         + "}";
@@ -97,7 +99,7 @@ public final class RouteOptions {
   /** Builds {@link RouteOptions}; every option left unset keeps the server's behaviour. */
   public static final class Builder {
     private Duration timeout;
-    private int timeoutStatus = DEFAULT_TIMEOUT_STATUS;
+    private Integer timeoutStatus;
     private Boolean interruptOnCancel;
 
     private Builder() {}
@@ -139,7 +141,7 @@ public final class RouteOptions {
       if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
         throw new IllegalArgumentException("timeout <= 0: " + Durations.format(timeout));
       }
-      if (timeoutStatus < 400 || timeoutStatus > 599) {
+      if (timeoutStatus != null && (timeoutStatus < 400 || timeoutStatus > 599)) {
         throw new IllegalArgumentException("timeoutStatus out of range 400-599: " + timeoutStatus);
       }
       return new RouteOptions(this);

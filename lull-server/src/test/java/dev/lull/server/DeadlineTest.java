@@ -154,14 +154,18 @@ class DeadlineTest {
 
   @Test
   void optionsOfANestedRoutersRouteReachTheEngine() throws Exception {
+    // The inner route sets the timeout, the outer one the status: both apply.
     Router inner =
         Router.builder()
             .route(
                 "GET /api/{id}",
                 waiting,
-                RouteOptions.builder().timeout(Duration.ofSeconds(3)).timeoutStatus(504).build())
+                RouteOptions.builder().timeout(Duration.ofSeconds(3)).build())
             .build();
-    Router outer = Router.builder().route("GET /api/{rest...}", inner).build();
+    Router outer =
+        Router.builder()
+            .route("GET /api/{rest...}", inner, RouteOptions.builder().timeoutStatus(504).build())
+            .build();
     try (TestServer t = start(outer, b -> b);
         Conn c = t.connect()) {
       c.send("GET /api/7 HTTP/1.1\r\nHost: t\r\n\r\n");

@@ -11,8 +11,11 @@ class RouteOptionsTest {
   void unsetOptionsKeepTheServersBehaviour() {
     RouteOptions o = RouteOptions.builder().build();
     assertThat(o.timeout()).isEmpty();
-    assertThat(o.timeoutStatus()).isEqualTo(503);
+    assertThat(o.timeoutStatus()).isEmpty();
     assertThat(o.interruptOnCancel()).isEmpty();
+    assertThat(o)
+        .hasToString(
+            "RouteOptions{timeout=server's, timeoutStatus=default, interruptOnCancel=server's}");
   }
 
   @Test
@@ -24,7 +27,7 @@ class RouteOptionsTest {
             .interruptOnCancel(false)
             .build();
     assertThat(o.timeout()).contains(Duration.ofSeconds(2));
-    assertThat(o.timeoutStatus()).isEqualTo(504);
+    assertThat(o.timeoutStatus()).hasValue(504);
     assertThat(o.interruptOnCancel()).contains(false);
     assertThat(o.newBuilder().build()).isEqualTo(o).hasSameHashCodeAs(o);
     assertThat(o.newBuilder().timeoutStatus(503).build()).isNotEqualTo(o);

@@ -145,7 +145,7 @@ final class Exchange implements Runnable {
   /** Handler thread, before the route's handler runs: a router passes its route's options. */
   void applyRouteOptions(RouteOptions options) {
     options.interruptOnCancel().ifPresent(v -> interruptOnCancel = v);
-    deadlineStatus = options.timeoutStatus();
+    options.timeoutStatus().ifPresent(v -> deadlineStatus = v);
     options.timeout().ifPresent(this::applyDeadline);
   }
 
