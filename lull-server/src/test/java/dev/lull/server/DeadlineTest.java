@@ -29,6 +29,7 @@ class DeadlineTest {
   private final CountDownLatch go = new CountDownLatch(1);
   private final CompletableFuture<Optional<Duration>> remainingAtStart = new CompletableFuture<>();
   private final CompletableFuture<CancellationCause> causeAtEnd = new CompletableFuture<>();
+  private final CompletableFuture<String> callbackThread = new CompletableFuture<>();
 
   @AfterEach
   void closeLogs() {
@@ -43,6 +44,7 @@ class DeadlineTest {
   private final Handler waiting =
       (req, res) -> {
         remainingAtStart.complete(req.context().remaining());
+        req.context().onCancel(() -> callbackThread.complete(Thread.currentThread().getName()));
         started.countDown();
         try {
           assertThat(go.await(30, TimeUnit.SECONDS)).isTrue();
@@ -74,6 +76,8 @@ class DeadlineTest {
       assertThat(r.bodyText()).isEqualTo("request deadline exceeded\n");
       assertThat(r.header("connection")).contains("close");
       assertThat(causeAtEnd.get(10, TimeUnit.SECONDS)).isEqualTo(DEADLINE_EXCEEDED);
+      // Not on the timer's thread (here the test's, which advanced the clock).
+      assertThat(callbackThread.get(10, TimeUnit.SECONDS)).startsWith("lull-cancel-");
       c.awaitClose(Duration.ofSeconds(5));
       assertThat(t.server.engine().cancellations(DEADLINE_EXCEEDED)).isEqualTo(1);
     }

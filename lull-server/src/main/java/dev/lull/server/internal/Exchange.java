@@ -41,12 +41,17 @@ final class Exchange implements Runnable {
 
   // Cancellation. The cause is set once, under this lock, whichever comes first of the cause and
   // the context: most handlers never ask for the context, so it is made on first use; a deadline
-  // makes it early, as a child with a timer.
+  // makes it early. A deadline is a timer context (a child with withTimeout) that the handler never
+  // sees: it sees a detached copy with the same deadline, which only this class cancels, so that
+  // the handler's callbacks never run on the timer's thread (a context runs its callbacks, and its
+  // children's, on the thread that cancels it).
   private volatile CancellationCause cancelCause;
   private Context root; // guarded by this: detached from the base context; cancelled with the cause
-  private Context context; // guarded by this: root, or the innermost deadline child of it
+  private Context context; // guarded by this: what the handler gets: root, or the last in views
   private boolean contextShown; // guarded by this: the handler has it; a deadline can only shorten
-  private List<Context> deadlines; // guarded by this: released when the handler returns
+  private List<Context>
+      timers; // guarded by this: deadline timers, released when the handler returns
+  private List<Context> views; // guarded by this: the handler's copies of them, cancelled with root
   volatile boolean interruptOnCancel;
   volatile int deadlineStatus = RouteOptions.DEFAULT_TIMEOUT_STATUS;
   volatile boolean finished; // the handler has returned: cancelling it means nothing any more
@@ -107,29 +112,28 @@ final class Exchange implements Runnable {
     } catch (Throwable e) {
       res.fail(e);
     } finally {
-      List<Context> timers;
+      List<Context> toRelease;
       synchronized (this) {
         finished = true;
-        timers = deadlines;
-        deadlines = null;
+        toRelease = timers;
+        timers = null;
       }
       body.close();
       thread = null;
-      if (timers != null) for (Context c : timers) c.release();
+      if (toRelease != null) for (Context c : toRelease) c.release();
     }
   }
 
   /** The handler's view of this request's context, made on first use. */
   Context context() {
     Context c;
-    Context r;
     synchronized (this) {
-      r = root();
+      root();
       c = context;
       contextShown = true;
     }
     CancellationCause why = cancelCause;
-    if (why != null) r.cancel(why); // cancelled before the context existed
+    if (why != null) cancelAll(why); // cancelled before the context existed
     return c;
   }
 
@@ -162,30 +166,36 @@ final class Exchange implements Runnable {
     synchronized (this) {
       Context r = root();
       if (!contextShown && context != r) {
-        replaced = context;
-        deadlines.remove(replaced);
+        replaced = timers.removeLast();
+        views.removeLast();
         parent = r;
       } else {
         parent = context;
       }
     }
-    if (replaced != null) replaced.release(); // its timer stops; nobody holds it
-    Context c = parent.withTimeout(timeout);
-    c.onCancel(
+    if (replaced != null) replaced.release(); // its timer stops; nobody saw it
+    Context timer = parent.withTimeout(timeout);
+    timer.onCancel(
         () -> {
-          // Its own timer fired (a parent's cancellation passes its own cause, handled already).
-          if (c.cause().orElse(null) == CancellationCause.DEADLINE_EXCEEDED) {
+          // Its own deadline passed (a parent's cancellation passes its own cause, handled
+          // already).
+          if (timer.cause().orElse(null) == CancellationCause.DEADLINE_EXCEEDED) {
             cancel(CancellationCause.DEADLINE_EXCEEDED);
           }
         });
+    Context view = timer.detached();
     synchronized (this) {
       if (finished) {
-        c.release();
+        timer.release();
         return;
       }
-      context = c;
-      if (deadlines == null) deadlines = new ArrayList<>(2);
-      deadlines.add(c);
+      if (timers == null) {
+        timers = new ArrayList<>(2);
+        views = new ArrayList<>(2);
+      }
+      timers.add(timer);
+      views.add(view);
+      context = view;
     }
   }
 
@@ -225,20 +235,24 @@ final class Exchange implements Runnable {
       if (tell != null) tell.run();
       if (interruptOnCancel) interrupt();
     } else {
-      conn.engine.cancelThreads.newThread(() -> cancelContext(r, why, tell)).start();
+      conn.engine.cancelThreads.newThread(() -> cancelContext(why, tell)).start();
     }
     conn.cancelled(this, why);
     return true;
   }
 
-  private void cancelContext(Context r, CancellationCause why, Runnable tell) {
-    // A deadline that fired cancels its own context and those nested in it, but its parents and
-    // the root only through this call, and the nested ones perhaps after it: cancel every context
-    // the handler may hold before telling or interrupting it.
+  private void cancelContext(CancellationCause why, Runnable tell) {
+    cancelAll(why);
+    if (tell != null) tell.run();
+    if (interruptOnCancel) interrupt();
+  }
+
+  /** Cancels every context the handler may hold: the root, and its views of deadlines. */
+  private void cancelAll(CancellationCause why) {
     List<Context> all = new ArrayList<>(3);
-    all.add(r);
     synchronized (this) {
-      if (deadlines != null) all.addAll(deadlines);
+      all.add(root);
+      if (views != null) all.addAll(views);
     }
     for (Context c : all) {
       try {
@@ -257,8 +271,6 @@ final class Exchange implements Runnable {
                 + (e.getStackTrace().length > 0 ? " at " + e.getStackTrace()[0] : ""));
       }
     }
-    if (tell != null) tell.run();
-    if (interruptOnCancel) interrupt();
   }
 
   /** Handler thread: sends {@code 100 Continue} before the first read of a body that expects it. */
