@@ -158,6 +158,11 @@ public final class Server implements AutoCloseable {
     return admin.registry();
   }
 
+  /** The engine, for tests of this package (cancellation counters). */
+  Engine engine() {
+    return engine;
+  }
+
   /** The state machine of this server: phase, readiness, listeners for its transitions. */
   public Lifecycle lifecycle() {
     return lifecycle;

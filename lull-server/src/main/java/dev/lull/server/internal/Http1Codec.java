@@ -1,13 +1,17 @@
 package dev.lull.server.internal;
 
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 
 /**
@@ -81,10 +85,40 @@ final class Http1Codec
     }
   }
 
-  /** The response encoder; writes no body for a response to HEAD. */
+  /**
+   * The response encoder; writes no body for a response to HEAD, and drops body chunks of a
+   * response whose head the connection dropped.
+   */
   static final class Encoder extends HttpResponseEncoder {
     /** Whether the next response head written answers a HEAD request. */
     boolean headRequest;
+
+    private boolean streaming; // a response head without its last chunk went through
+
+    /**
+     * A handler thread writes its body chunks straight to the channel (so that they count towards
+     * writability at once), while the connection may have dropped the head they belong to: the
+     * request's deadline passed and the server answered for it, or the connection closed. Such a
+     * chunk reaching the encoder between two responses is dropped; encoding it would fail and log a
+     * connection error.
+     */
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
+        throws Exception {
+      if (msg instanceof HttpResponse r) {
+        streaming =
+            !(msg instanceof LastHttpContent)
+                && r.status().codeClass() != HttpStatusClass.INFORMATIONAL;
+      } else if (msg instanceof HttpContent) {
+        if (!streaming) {
+          ReferenceCountUtil.release(msg);
+          promise.trySuccess();
+          return;
+        }
+        if (msg instanceof LastHttpContent) streaming = false;
+      }
+      super.write(ctx, msg, promise);
+    }
 
     @Override
     protected boolean isContentAlwaysEmpty(HttpResponse msg) {

@@ -9,6 +9,7 @@ import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
@@ -92,6 +93,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   private boolean bytesSeen;
   private boolean headPending = true;
+  private boolean headStarted; // bytes of a request head arrived, the head is not complete yet
+  private boolean inputShutdown; // the client shut down its output: no more requests (half-close)
   private long headStart;
   private long idleSince;
   private ScheduledFuture<?> timer;
@@ -147,12 +150,27 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
           headStart = System.nanoTime();
           if (state == ConnectionState.IDLE) setState(ConnectionState.ACTIVE);
         }
+        if (headPending) headStarted = true;
         inRead = true;
         try {
           c.fireChannelRead(msg);
         } finally {
           inRead = false;
         }
+      }
+
+      @Override
+      public void userEventTriggered(ChannelHandlerContext c, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+          inputShutdown = true;
+          if (receiving != null || headStarted) {
+            // It stopped in the middle of a request: gone, whether it still reads or not. Before
+            // the codec, which would make a 400 of the truncated request.
+            c.channel().close();
+            return;
+          }
+        }
+        c.fireUserEventTriggered(evt);
       }
 
       @Override
@@ -207,6 +225,32 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   }
 
   @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) onInputShutdown();
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /**
+   * The client shut down its output after whole requests (epoll only; on NIO the channel closes).
+   * It may have half-closed and still read, or closed completely: the end of input looks the same.
+   * Requests received are served, the last response closes the connection; meanwhile {@link
+   * HalfClose} finds out whether the client is still there, and if not the connection closes and
+   * the running request is cancelled as CLIENT_DISCONNECTED.
+   */
+  private void onInputShutdown() {
+    if (running == null && waiting.isEmpty()) {
+      closeWhenWritten(); // idle, or lingering after a last response
+      return;
+    }
+    HalfClose.watch(this);
+  }
+
+  /** Closes the connection once what was written before is out. */
+  private void closeWhenWritten() {
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
+  }
+
+  @Override
   public void channelWritabilityChanged(ChannelHandlerContext ctx) {
     signalWriters();
     ctx.fireChannelWritabilityChanged();
@@ -248,6 +292,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   private void onHead(HttpRequest req) {
     headPending = false;
+    headStarted = false;
     if (state != ConnectionState.ACTIVE) setState(ConnectionState.ACTIVE);
     HttpResponseStatus error = check(req);
     Exchange ex;
@@ -543,7 +588,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         (ChannelFutureListener)
             f -> {
               if (!channel.isActive()) return;
-              if (!f.isSuccess() || !(channel instanceof DuplexChannel duplex)) {
+              // A client that shut down its output has nothing more to send: no need to linger.
+              if (!f.isSuccess() || inputShutdown || !(channel instanceof DuplexChannel duplex)) {
                 channel.close();
                 return;
               }
@@ -562,6 +608,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         && !headPending
         && !closing
         && channel.isActive()) {
+      if (inputShutdown) {
+        closeWhenWritten(); // half-closed: no request can come
+        return;
+      }
       setState(ConnectionState.IDLE);
       idleSince = System.nanoTime();
       armTimer(
@@ -687,9 +737,12 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
   }
 
-  /** Whether the connection should close after the response now being sent, in lame duck. */
+  /**
+   * Whether the connection should close after the response now being sent: in lame duck, or once
+   * the client shut down its output, when no other request is pending.
+   */
   private boolean drainingAndNothingPending() {
-    return engine.draining
+    return (engine.draining || inputShutdown)
         && waiting.isEmpty()
         && !headPending
         && receiving == null
