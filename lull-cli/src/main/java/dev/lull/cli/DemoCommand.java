@@ -4,8 +4,11 @@ import dev.lull.core.Durations;
 import dev.lull.core.SocketActivation;
 import dev.lull.core.Subprocess;
 import dev.lull.server.BoundListener;
+import dev.lull.server.Hijacked;
 import dev.lull.server.Router;
 import dev.lull.server.Server;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.time.Duration;
@@ -22,7 +25,8 @@ import picocli.CommandLine.Option;
     description = {
       "Runs the demo server.",
       "Routes: GET / (hello), GET /slow?duration=20s (sleeps, then answers),",
-      "GET /stream?chunks=N&interval=100ms (a chunked response)."
+      "GET /stream?chunks=N&interval=100ms (a chunked response),",
+      "GET /raw (takes the connection over: 101 Switching Protocols, then echoes lines)."
     })
 final class DemoCommand implements Callable<Integer> {
   private static final System.Logger LOG = System.getLogger("dev.lull.demo");
@@ -256,6 +260,24 @@ final class DemoCommand implements Callable<Integer> {
                 if (i < chunks) Thread.sleep(interval);
               }
               out.close();
+            })
+        .get(
+            "/raw",
+            (req, res) -> {
+              // A hijacked connection: Lull sends nothing; the handler speaks for itself and
+              // echoes lines until the client shuts down its side. Counts as busy until closed.
+              try (Hijacked conn = res.hijack()) {
+                OutputStream out = conn.output();
+                out.write(
+                    ("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                            + "Upgrade: echo\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                BufferedReader in =
+                    new BufferedReader(new InputStreamReader(conn.input(), StandardCharsets.UTF_8));
+                for (String line; (line = in.readLine()) != null; ) {
+                  out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+              }
             })
         .build();
   }
