@@ -12,7 +12,10 @@ import java.io.OutputStream;
  * <p>Lull's graceful stop does not wait for a hijacked connection beyond {@code stopTimeout}: then
  * the handler's context is cancelled and its thread interrupted (if it still runs), and after
  * {@code killTimeout} the connection is force-closed. A hijacked connection also keeps the server
- * from exiting idle for as long as it is open. Use it for protocol upgrades and raw streams.
+ * from exiting idle for as long as it is open. The request's context stays the handler's: it is
+ * cancelled (and the handler's thread interrupted) when the connection closes under it, at the
+ * request's deadline if one is set, and at the stop timeout. Use it for protocol upgrades and raw
+ * streams.
  *
  * <p>Both streams block, and apply backpressure: reading stops from the socket while {@link
  * #input()} holds 64 KiB the caller has not read, and a write blocks while the client does not

@@ -1,6 +1,7 @@
 package dev.lull.server;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import dev.lull.core.ConnectionState;
 import dev.lull.core.Termination;
@@ -97,6 +98,10 @@ class HijackTest {
   void hijackFailsWhenTheClientSentMoreHttpAfterARequestWithoutUpgrade() throws Exception {
     start(
         (req, res) -> {
+          if (req.path().equals("/b")) {
+            res.send("b");
+            return;
+          }
           try {
             res.hijack();
             res.send("hijacked");
@@ -111,6 +116,7 @@ class HijackTest {
       RawHttp.Response first = c.read();
       assertThat(first.status()).isEqualTo(409);
       assertThat(first.bodyText()).startsWith("cannot hijack: the client sent more HTTP");
+      assertThat(c.read().bodyText()).isEqualTo("b"); // HTTP goes on
     }
   }
 
@@ -156,6 +162,32 @@ class HijackTest {
       assertThat(t.server.activity().counts().hijacked()).isEqualTo(1);
       h.close();
       assertThat(c.in.read()).isEqualTo(-1);
+    }
+  }
+
+  @Test
+  void whatAnAbandonedHijackedConnectionBufferedIsReleasedWhenItIsClosed() throws Exception {
+    CompletableFuture<Hijacked> taken = new CompletableFuture<>();
+    start(
+        (req, res) -> {
+          taken.complete(res.hijack()); // and nobody reads it (the leak check runs after the class)
+        });
+    try (Conn c = t.connect()) {
+      c.send(UPGRADE + "x".repeat(100_000));
+      Hijacked h = taken.get(10, TimeUnit.SECONDS);
+      Awaits.until(Duration.ofSeconds(10), "bytes buffered", () -> availableQuietly(h) > 0);
+      t.server.stopNow().get(10, TimeUnit.SECONDS); // force-closes it
+      c.awaitClose(Duration.ofSeconds(10));
+      assertThat(availableQuietly(h)).isZero();
+      assertThatThrownBy(() -> h.input().read()).isInstanceOf(IOException.class);
+    }
+  }
+
+  private static int availableQuietly(Hijacked h) {
+    try {
+      return h.input().available();
+    } catch (IOException e) {
+      throw new java.io.UncheckedIOException(e);
     }
   }
 

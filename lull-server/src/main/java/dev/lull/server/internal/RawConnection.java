@@ -116,9 +116,9 @@ final class RawConnection implements Hijacked {
     if (outputShut) channel.close(); // nothing can flow either way any more
   }
 
-  /** The connection closed: reads of what is not buffered fail. */
+  /** The connection closed: what was not read is dropped, and reads fail. */
   void connectionClosed() {
-    buffer.fail(new ClientGoneException());
+    buffer.abort(new ClientGoneException());
   }
 
   private void shutdownOutput() {

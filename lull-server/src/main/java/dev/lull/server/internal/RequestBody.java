@@ -81,6 +81,24 @@ final class RequestBody extends InputStream {
     }
   }
 
+  /**
+   * The connection is gone: releases what is buffered (as the kernel drops unread bytes of a reset
+   * socket) and fails every later read with {@code e}. For a hijacked connection, whose reader may
+   * have been abandoned.
+   */
+  void abort(IOException e) {
+    lock.lock();
+    try {
+      ByteBuf b;
+      while ((b = chunks.poll()) != null) b.release();
+      buffered = 0;
+      if (failure == null) failure = e;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   int buffered() {
     lock.lock();
     try {
