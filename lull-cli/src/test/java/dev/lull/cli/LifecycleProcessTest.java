@@ -28,6 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class LifecycleProcessTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
+  private static final String CLOSE = "GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n";
 
   @TempDir Path dir;
 
@@ -56,19 +57,23 @@ class LifecycleProcessTest {
     try (ActivationHarness h = harness("--idle-timeout", "2s")) {
       long served;
       try (HttpConn c = HttpConn.tcp(h.port("web"))) {
-        HttpConn.Response r =
-            c.send("GET / HTTP/1.1\r\nHost: t\r\nConnection: close\r\n\r\n").read();
+        HttpConn.Response r = c.send(CLOSE).read();
         assertThat(r.status()).isEqualTo(200);
         assertThat(r.body()).isEqualTo("hello from lull (listener web)\n");
         served = System.nanoTime();
+      }
+      // A connection that arrives while the instance exits is accepted by it and served, or
+      // queued in the socket for the next instance: never refused nor reset.
+      h.awaitLog(1, "RUNNING -> DRAINING (idle)", WAIT);
+      try (HttpConn c = HttpConn.tcp(h.port("web"))) {
+        assertThat(c.send(CLOSE).read().status()).isEqualTo(200);
       }
       assertThat(h.awaitExits(1, WAIT)).containsExactly(0);
       assertThat(millisSince(served))
           .as("exited after the idle timeout")
           .isGreaterThanOrEqualTo(2000);
-      assertThat(h.log(1)).contains("RUNNING -> DRAINING (idle)");
 
-      // Nothing runs now; the next connection waits in the socket's queue and starts instance 2.
+      // After the exit: the next connection waits in the socket's queue and starts an instance.
       try (HttpConn c = HttpConn.tcp(h.port("web"))) {
         HttpConn.Response r = c.get("/").read();
         assertThat(r.status()).isEqualTo(200);
@@ -76,7 +81,8 @@ class LifecycleProcessTest {
       }
       Activation second = h.awaitStart(2, WAIT);
       assertThat(second.pid()).isNotEqualTo(h.activations().get(0).pid());
-      assertThat(h.awaitExits(2, WAIT)).containsExactly(0, 0);
+      int started = h.activations().size();
+      assertThat(h.awaitExits(started, WAIT)).as("each exits idle").containsOnly(0);
     }
   }
 
@@ -118,7 +124,8 @@ class LifecycleProcessTest {
       h.terminate(1);
       assertThat(h.awaitExits(1, WAIT)).containsExactly(0);
       long took = millisSince(start);
-      assertThat(took).isGreaterThanOrEqualTo(2000).isLessThan(2000 + 2000 + 5000);
+      // At most stop + kill timeouts, plus time for the release and the JVM's exit.
+      assertThat(took).isGreaterThanOrEqualTo(2000).isLessThan(2000 + 2000 + 6000);
       // The rest of the response ends without its last chunk: cut.
       String rest;
       try {

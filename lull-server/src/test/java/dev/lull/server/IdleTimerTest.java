@@ -119,7 +119,8 @@ class IdleTimerTest {
 
   @Test
   void aConnectionThatSendsNothingKeepsTheServerBusyOnlyUntilReadHeaderTimeout() throws Exception {
-    start((req, res) -> res.send("ok\n"), b -> b.readHeaderTimeout(Duration.ofMillis(300)));
+    // Long enough for the test to advance the clock while the connection is surely still NEW.
+    start((req, res) -> res.send("ok\n"), b -> b.readHeaderTimeout(Duration.ofSeconds(2)));
     try (Conn c = t.connect()) {
       rec.await("conn 1 NEW");
       clock.advance(Duration.ofHours(1));
@@ -182,7 +183,7 @@ class IdleTimerTest {
   void recordedStatesOfKeepAliveAndClosingClientsMatchConnectionStateDocs() throws Exception {
     start(
         (req, res) -> res.send("ok\n"),
-        b -> b.idleTimeout(Duration.ZERO).readHeaderTimeout(Duration.ofMillis(300)));
+        b -> b.idleTimeout(Duration.ZERO).readHeaderTimeout(Duration.ofSeconds(1)));
     // Keep-alive: two requests, then the client closes while idle.
     try (Conn c = t.connect()) {
       for (int i = 0; i < 2; i++) {
