@@ -190,23 +190,32 @@ class GracefulStopTest {
   @Test
   void aNewConnectionAfterStopIsRefusedWhileThePausedRequestCompletes() throws Exception {
     CountDownLatch entered = new CountDownLatch(1);
-    CountDownLatch release = new CountDownLatch(1);
+    CountDownLatch finish = new CountDownLatch(1);
     start(
         (req, res) -> {
+          if (req.path().equals("/probe")) {
+            res.send("probe\n");
+            return;
+          }
           entered.countDown();
-          release.await();
+          finish.await();
           res.send("finished\n");
         });
     int port = t.port();
-    try (Conn c = t.connect()) {
+    try (Conn probe = t.connect();
+        Conn c = t.connect()) {
       c.send(GET);
       assertThat(entered.await(10, TimeUnit.SECONDS)).isTrue();
+      probe.send("GET /probe HTTP/1.1\r\nHost: t\r\n\r\n");
+      assertThat(probe.read().status()).isEqualTo(200);
 
       CompletableFuture<Termination> stopped = t.server.stop();
       Awaits.until(WAIT, "new connections refused", () -> refused(port));
+      // The idle probe connection is closed after the grace: lame duck has begun.
+      probe.awaitClose(WAIT);
       assertThat(stopped).isNotDone();
 
-      release.countDown();
+      finish.countDown();
       RawHttp.Response r = c.read();
       assertThat(r.status()).isEqualTo(200);
       assertThat(r.bodyText()).isEqualTo("finished\n");
