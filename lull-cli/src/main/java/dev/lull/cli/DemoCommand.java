@@ -8,9 +8,12 @@ import dev.lull.jobs.Jobs;
 import dev.lull.jobs.redis.RedisJobStore;
 import dev.lull.jobs.spi.JobStoreException;
 import dev.lull.server.BoundListener;
+import dev.lull.server.Hijacked;
 import dev.lull.server.RouteOptions;
 import dev.lull.server.Router;
 import dev.lull.server.Server;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -34,7 +37,8 @@ import picocli.CommandLine.Option;
       "GET /ctx/deadline (as GET /, with a 30s deadline),",
       "GET /compute?steps=10&step=200ms (busy work that checks its context between steps),",
       "GET /exec/sleep?seconds=N (runs sleep through a shell; killed with it if cancelled),",
-      "GET /deadline?after=2s (a route with a 1s timeout: 504 when the work takes longer)."
+      "GET /deadline?after=2s (a route with a 1s timeout: 504 when the work takes longer),",
+      "GET /raw (takes the connection over: 101 Switching Protocols, then echoes lines)."
     })
 final class DemoCommand implements Callable<Integer> {
   private static final System.Logger LOG = System.getLogger("dev.lull.demo");
@@ -452,6 +456,24 @@ final class DemoCommand implements Callable<Integer> {
                 if (i < chunks) Thread.sleep(interval);
               }
               out.close();
+            })
+        .get(
+            "/raw",
+            (req, res) -> {
+              // A hijacked connection: Lull sends nothing; the handler speaks for itself and
+              // echoes lines until the client shuts down its side. Counts as busy until closed.
+              try (Hijacked conn = res.hijack()) {
+                OutputStream out = conn.output();
+                out.write(
+                    ("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                            + "Upgrade: echo\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                BufferedReader in =
+                    new BufferedReader(new InputStreamReader(conn.input(), StandardCharsets.UTF_8));
+                for (String line; (line = in.readLine()) != null; ) {
+                  out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+              }
             });
   }
 }

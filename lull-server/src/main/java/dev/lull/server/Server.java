@@ -370,8 +370,11 @@ public final class Server implements AutoCloseable {
     }
 
     /**
-     * In lame duck, an idle keep-alive connection is closed once it has been idle this long; a
-     * request that arrives meanwhile is served with {@code Connection: close}. Default 500ms.
+     * In lame duck, an idle keep-alive connection is closed once it has been idle this long,
+     * counted from the later of its last response and the start of lame duck; a request that
+     * arrives meanwhile is served with {@code Connection: close}. This keeps the close from racing
+     * a request already on its way; it also bounds how long idle connections make a drain last.
+     * Default 500ms.
      */
     public Builder lameDuckIdleGrace(Duration grace) {
       this.lameDuckIdleGrace = Objects.requireNonNull(grace, "lameDuckIdleGrace");

@@ -67,6 +67,9 @@ public final class Engine implements Drainable {
   /** Once true, every response closes its connection (lame duck). */
   volatile boolean draining;
 
+  /** When lame duck began ({@link System#nanoTime()}); written before {@link #draining}. */
+  volatile long lameDuckSince;
+
   /** Once true, requests not started yet are refused with 503: the stop timeout has expired. */
   volatile boolean stopping;
 
@@ -326,6 +329,7 @@ public final class Engine implements Drainable {
 
   @Override
   public void enterLameDuck() {
+    lameDuckSince = System.nanoTime();
     draining = true;
     for (HttpConnection c : connections) c.channel.eventLoop().execute(c::enterLameDuck);
   }
@@ -343,12 +347,15 @@ public final class Engine implements Drainable {
   @Override
   public int forceClose() {
     stopping = true;
+    if (!draining) lameDuckSince = System.nanoTime();
     draining = true;
-    List<HttpConnection> open = List.copyOf(connections);
     List<io.netty.channel.ChannelFuture> closes = new ArrayList<>();
-    for (HttpConnection c : open) closes.add(c.forceClose());
+    for (HttpConnection c : connections) {
+      // Only those still open count: one closing by itself at this instant was not cut.
+      if (c.channel.isOpen()) closes.add(c.forceClose());
+    }
     for (io.netty.channel.ChannelFuture f : closes) f.awaitUninterruptibly(2, TimeUnit.SECONDS);
-    return open.size();
+    return closes.size();
   }
 
   @Override

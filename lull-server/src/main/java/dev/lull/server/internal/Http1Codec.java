@@ -62,6 +62,12 @@ final class Http1Codec
   static final class Decoder extends HttpRequestDecoder {
     boolean paused;
 
+    /**
+     * Whether bytes after the last complete request were consumed into one not complete yet (a
+     * hijack could not hand them over as they came).
+     */
+    boolean partial;
+
     Decoder(HttpDecoderConfig config) {
       super(config);
     }
@@ -70,7 +76,14 @@ final class Http1Codec
     protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in, List<Object> out)
         throws Exception {
       if (paused) return; // no progress: ByteToMessageDecoder keeps the bytes and stops its loop
+      int start = in.readerIndex();
+      int emitted = out.size();
       super.decode(ctx, in, out);
+      if (out.size() > emitted) {
+        partial = !(out.get(out.size() - 1) instanceof LastHttpContent);
+      } else if (in.readerIndex() != start) {
+        partial = true;
+      }
     }
 
     /** Whether bytes received are waiting to be decoded. */
