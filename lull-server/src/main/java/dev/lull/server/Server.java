@@ -85,7 +85,10 @@ public final class Server implements AutoCloseable {
             .liveness(engine::probeEventLoops)
             .readinessChecks(b.readinessChecks)
             .build();
-    engine.requestMetrics(admin.requestMetrics());
+    // Requests are timed only when someone can read the figures: an admin listener serves
+    // /metrics, or the application passed its own registry. A timer with a percentile histogram on
+    // every request is not free (the benchmark in docs/BENCHMARKS.md).
+    if (b.admin != null || b.meterRegistry != null) engine.requestMetrics(admin.requestMetrics());
     if (b.admin != null) {
       // The admin listener has its own engine and tracker: its connections never keep the server
       // awake nor delay its drain, and it is released last.

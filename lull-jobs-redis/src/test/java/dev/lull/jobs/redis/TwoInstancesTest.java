@@ -138,7 +138,8 @@ class TwoInstancesTest {
     Child a = startChild("a");
     Child b = startChild("b");
 
-    // 60 chunks of about 4 KiB, 50 ms of work each: about 3 s of work.
+    // 60 chunks of about 4 KiB, 200 ms of work each: about 12 s of work, so that the kill lands
+    // mid-job even on a loaded machine.
     StringBuilder csv = new StringBuilder();
     long rows = 0;
     long sum = 0;
@@ -154,7 +155,7 @@ class TwoInstancesTest {
     }
     HttpResponse<String> accepted =
         client.send(
-            HttpRequest.newBuilder(a.uri("/jobs/lines?chunk=4096&delayMs=50"))
+            HttpRequest.newBuilder(a.uri("/jobs/lines?chunk=4096&delayMs=200"))
                 .POST(HttpRequest.BodyPublishers.ofString(csv.toString()))
                 .header("Content-Type", "text/csv")
                 .timeout(Duration.ofSeconds(30))
