@@ -26,7 +26,7 @@ import org.junit.jupiter.api.Test;
  */
 class DemoCancellationProcessTest {
   private static final Duration WAIT = Duration.ofSeconds(60);
-  private static final Pattern PORT = Pattern.compile("listening: \\S+ on /127\\.0\\.0\\.1:(\\d+)");
+  private static final Pattern PORT = Pattern.compile("listening: \\S+ on 127\\.0\\.0\\.1:(\\d+)");
 
   private Process demo;
   private Output output;
