@@ -62,4 +62,45 @@ class RedisJobsBenchmark {
       }
     }
   }
+
+  @Test
+  void csvRowsPerSecond() throws Exception {
+    int megabytes = Integer.parseInt(System.getProperty("lull.bench.csvMiB", "50"));
+    // Rows of 32 bytes made up front (the upload is not what is measured here).
+    byte[] row =
+        "row-0000000000,value-00000,text\n".getBytes(java.nio.charset.StandardCharsets.UTF_8);
+    int rows = (megabytes << 20) / row.length;
+    byte[] input = new byte[rows * row.length];
+    for (int i = 0; i < rows; i++) System.arraycopy(row, 0, input, i * row.length, row.length);
+    try (RedisServer redis = RedisServer.start(redisDir, true)) {
+      CountDownLatch done = new CountDownLatch(1);
+      try (Jobs jobs =
+          Jobs.builder()
+              .store(RedisJobStore.builder(redis.uri()).inputDirectory(inputs).open())
+              .workers(1)
+              .listener(
+                  e -> {
+                    if (e.state() == JobState.SUCCEEDED) done.countDown();
+                  })
+              .handler("lines", LinesJob::process)
+              .build()
+              .start()) {
+        long t0 = System.nanoTime();
+        jobs.submit("lines", new ByteArrayInputStream(input), "chunk=1048576");
+        long stored = System.nanoTime();
+        if (!done.await(10, TimeUnit.MINUTES)) throw new AssertionError("the job did not succeed");
+        long end = System.nanoTime();
+        System.out.printf(
+            Locale.ROOT,
+            "BENCH redis csv: %d MiB, %d rows: stored in %.2f s; processed in %.2f s: %.0f rows/s,"
+                + " %.0f MiB/s%n",
+            megabytes,
+            rows,
+            (stored - t0) / 1e9,
+            (end - stored) / 1e9,
+            rows / ((end - stored) / 1e9),
+            megabytes / ((end - stored) / 1e9));
+      }
+    }
+  }
 }
