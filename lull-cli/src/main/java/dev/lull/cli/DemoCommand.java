@@ -1,13 +1,19 @@
 package dev.lull.cli;
 
+import dev.lull.core.Context;
 import dev.lull.core.Durations;
 import dev.lull.core.SocketActivation;
 import dev.lull.core.Subprocess;
 import dev.lull.jobs.Jobs;
+import dev.lull.jobs.redis.RedisJobStore;
 import dev.lull.jobs.spi.JobStoreException;
 import dev.lull.server.BoundListener;
+import dev.lull.server.Hijacked;
+import dev.lull.server.RouteOptions;
 import dev.lull.server.Router;
 import dev.lull.server.Server;
+import java.io.BufferedReader;
+import java.io.InputStreamReader;
 import java.io.OutputStream;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
@@ -26,7 +32,13 @@ import picocli.CommandLine.Option;
     description = {
       "Runs the demo server.",
       "Routes: GET / (hello), GET /slow?duration=20s (sleeps, then answers),",
-      "GET /stream?chunks=N&interval=100ms (a chunked response)."
+      "GET /stream?chunks=N&interval=100ms (a chunked response),",
+      "GET /ctx (as GET /, registering and removing an onCancel callback),",
+      "GET /ctx/deadline (as GET /, with a 30s deadline),",
+      "GET /compute?steps=10&step=200ms (busy work that checks its context between steps),",
+      "GET /exec/sleep?seconds=N (runs sleep through a shell; killed with it if cancelled),",
+      "GET /deadline?after=2s (a route with a 1s timeout: 504 when the work takes longer),",
+      "GET /raw (takes the connection over: 101 Switching Protocols, then echoes lines)."
     })
 final class DemoCommand implements Callable<Integer> {
   private static final System.Logger LOG = System.getLogger("dev.lull.demo");
@@ -154,14 +166,32 @@ final class DemoCommand implements Callable<Integer> {
               + " ~/.local/state/lull/jobs).")
   Path jobsDirectory;
 
+  @Option(
+      names = "--jobs",
+      paramLabel = "STORE",
+      description =
+          "Where background jobs are kept: sqlite (default: one process, under --jobs-dir) or"
+              + " redis://host:port (Redis Streams, shared by several instances; inputs go under"
+              + " --jobs-dir/inputs, which every instance must mount).")
+  String jobsStore = "sqlite";
+
   @Override
   public Integer call() throws Exception {
     Path jobsDir = jobsDirectory != null ? jobsDirectory : Jobs.defaultDataDirectory();
     Jobs jobs;
     try {
-      jobs = DemoJobs.register(Jobs.builder().dataDirectory(jobsDir)).build();
-    } catch (IllegalArgumentException | IllegalStateException e) {
-      throw new ConfigException("--jobs-dir " + jobsDir + ": " + e.getMessage());
+      Jobs.Builder jb = Jobs.builder();
+      if (jobsStore.startsWith("redis://") || jobsStore.startsWith("rediss://")) {
+        jb.store(RedisJobStore.builder(jobsStore).inputDirectory(jobsDir.resolve("inputs")).open());
+      } else if (jobsStore.equals("sqlite")) {
+        jb.dataDirectory(jobsDir);
+      } else {
+        throw new ConfigException("--jobs: sqlite or redis://host:port, not " + jobsStore);
+      }
+      jobs = DemoJobs.register(jb).build();
+    } catch (IllegalArgumentException | IllegalStateException | JobStoreException e) {
+      throw new ConfigException(
+          "--jobs " + jobsStore + ", --jobs-dir " + jobsDir + ": " + e.getMessage());
     }
     Router.Builder router = routesBuilder();
     DemoJobs.addRoutes(router, jobs);
@@ -221,7 +251,11 @@ final class DemoCommand implements Callable<Integer> {
               + addressText(l)
               + (l.inherited() ? " (from systemd)" : ""));
     }
-    LOG.log(System.Logger.Level.INFO, "jobs: data in " + jobsDir);
+    LOG.log(
+        System.Logger.Level.INFO,
+        jobsStore.equals("sqlite")
+            ? "jobs: data in " + jobsDir
+            : "jobs: in " + jobsStore + ", inputs in " + jobsDir.resolve("inputs"));
     for (BoundListener l : server.adminListeners()) {
       LOG.log(
           System.Logger.Level.INFO,
@@ -280,6 +314,18 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  private static final Duration MAX_STEP = Duration.ofSeconds(10);
+
+  /** Keeps a CPU busy for {@code d}: one step of /compute. */
+  private static long spin(Duration d, long seed) {
+    long end = System.nanoTime() + d.toNanos();
+    long x = seed;
+    while (System.nanoTime() - end < 0) {
+      for (int i = 0; i < 1000; i++) x = x * 6364136223846793005L + 1442695040888963407L;
+    }
+    return x;
+  }
+
   private static Duration duration(String option, String value) {
     try {
       return Durations.parse(value);
@@ -295,6 +341,23 @@ final class DemoCommand implements Callable<Integer> {
   static Router.Builder routesBuilder() {
     return Router.builder()
         .get("/", (req, res) -> res.send("hello from lull (listener " + req.listener() + ")\n"))
+        .get(
+            "/ctx",
+            (req, res) -> {
+              // GET / plus what a careful handler does with its context: a callback registered
+              // for the time of the work, then removed (bench/context.sh measures its cost).
+              Context.Registration r = req.context().onCancel(() -> {});
+              try {
+                res.send("hello from lull (listener " + req.listener() + ")\n");
+              } finally {
+                r.remove();
+              }
+            })
+        .route(
+            "GET /ctx/deadline",
+            (req, res) -> res.send("hello from lull (listener " + req.listener() + ")\n"),
+            // GET / with a deadline: a context and a timer on every request.
+            RouteOptions.builder().timeout(Duration.ofSeconds(30)).build())
         .get(
             "/slow",
             (req, res) -> {
@@ -323,16 +386,53 @@ final class DemoCommand implements Callable<Integer> {
                 res.send(400, "seconds out of range 0-3600\n");
                 return;
               }
+              // The shell stays as sleep's parent, so cancelling kills a tree of two.
               Process p =
                   Subprocess.start(
                       new ProcessBuilder(
-                              "sh", "-c", "sleep \"$1\"", "sleep", Long.toString(seconds))
+                              "sh", "-c", "sleep \"$1\" & wait $!", "sleep", Long.toString(seconds))
                           .redirectErrorStream(true),
                       req.context(),
                       Subprocess.DEFAULT_GRACE);
               int code = p.waitFor();
               res.send("sleep exited " + code + " (pid " + p.pid() + ")\n");
             })
+        .get(
+            "/compute",
+            (req, res) -> {
+              // Busy code is not woken by an interrupt: it checks its context between steps (a
+              // cancelled context throws CancelledException, which ends the request quietly).
+              int steps;
+              try {
+                steps = Integer.parseInt(req.query("steps").orElse("10"));
+              } catch (NumberFormatException e) {
+                res.send(400, "bad steps\n");
+                return;
+              }
+              Duration step = queryDuration(req, "step", "200ms");
+              if (step == null || steps < 0 || steps > 1000 || step.compareTo(MAX_STEP) > 0) {
+                res.send(400, "steps out of range 0-1000 or step over 10s\n");
+                return;
+              }
+              long sum = 0;
+              for (int i = 0; i < steps; i++) {
+                req.context().checkpoint();
+                sum += spin(step, i);
+              }
+              res.send("computed " + steps + " steps (" + Long.toHexString(sum) + ")\n");
+            })
+        .route(
+            "GET /deadline",
+            (req, res) -> {
+              Duration after = queryDuration(req, "after", "2s");
+              if (after == null) {
+                res.send(400, "bad after\n");
+                return;
+              }
+              Thread.sleep(after); // interrupted when the route's deadline passes
+              res.send("done after " + Durations.format(after) + "\n");
+            },
+            RouteOptions.builder().timeout(Duration.ofSeconds(1)).timeoutStatus(504).build())
         .get(
             "/stream",
             (req, res) -> {
@@ -356,6 +456,24 @@ final class DemoCommand implements Callable<Integer> {
                 if (i < chunks) Thread.sleep(interval);
               }
               out.close();
+            })
+        .get(
+            "/raw",
+            (req, res) -> {
+              // A hijacked connection: Lull sends nothing; the handler speaks for itself and
+              // echoes lines until the client shuts down its side. Counts as busy until closed.
+              try (Hijacked conn = res.hijack()) {
+                OutputStream out = conn.output();
+                out.write(
+                    ("HTTP/1.1 101 Switching Protocols\r\nConnection: Upgrade\r\n"
+                            + "Upgrade: echo\r\n\r\n")
+                        .getBytes(StandardCharsets.US_ASCII));
+                BufferedReader in =
+                    new BufferedReader(new InputStreamReader(conn.input(), StandardCharsets.UTF_8));
+                for (String line; (line = in.readLine()) != null; ) {
+                  out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
+                }
+              }
             });
   }
 }

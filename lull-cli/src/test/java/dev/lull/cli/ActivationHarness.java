@@ -36,10 +36,10 @@ import java.util.concurrent.TimeoutException;
  * }
  * }</pre>
  */
-final class ActivationHarness implements AutoCloseable {
+public final class ActivationHarness implements AutoCloseable {
   /** One child process the harness started. */
-  record Activation(int number, long pid, Path log, Integer exitCode) {
-    boolean exited() {
+  public record Activation(int number, long pid, Path log, Integer exitCode) {
+    public boolean exited() {
       return exitCode != null;
     }
   }
@@ -59,18 +59,18 @@ final class ActivationHarness implements AutoCloseable {
     this.reader = Thread.ofPlatform().daemon().name("activation-harness").start(this::readEvents);
   }
 
-  static Builder builder(Path dir) {
+  public static Builder builder(Path dir) {
     return new Builder(dir);
   }
 
   /** The port of the TCP socket {@code name}. */
-  int port(String name) {
+  public int port(String name) {
     String address = address(name);
     return Integer.parseInt(address.substring(address.lastIndexOf(':') + 1));
   }
 
   /** The path of the Unix socket {@code name}. */
-  Path path(String name) {
+  public Path path(String name) {
     return Path.of(address(name));
   }
 
@@ -79,30 +79,75 @@ final class ActivationHarness implements AutoCloseable {
   }
 
   /** The children started so far, in order. */
-  synchronized List<Activation> activations() {
+  public synchronized List<Activation> activations() {
     return List.copyOf(activations);
   }
 
   /** The exit codes of the children that exited, in order; -N for a child killed by signal N. */
-  synchronized List<Integer> exitCodes() {
+  public synchronized List<Integer> exitCodes() {
     return activations.stream().filter(Activation::exited).map(Activation::exitCode).toList();
   }
 
   /** Every event line the harness printed so far, for failure messages. */
-  synchronized List<String> events() {
+  public synchronized List<String> events() {
     return List.copyOf(events);
   }
 
   /** Waits until activation {@code number} (from 1) has started and returns it. */
-  Activation awaitStart(int number, Duration timeout) throws InterruptedException {
+  public Activation awaitStart(int number, Duration timeout) throws InterruptedException {
     return await(timeout, "activation " + number + " to start", () -> activations.size() >= number)
         .get(number - 1);
   }
 
   /** Waits until {@code count} children have exited; returns their exit codes in order. */
-  List<Integer> awaitExits(int count, Duration timeout) throws InterruptedException {
+  public List<Integer> awaitExits(int count, Duration timeout) throws InterruptedException {
     await(timeout, count + " exits", () -> exitCodes().size() >= count);
     return exitCodes().subList(0, count);
+  }
+
+  /**
+   * Waits up to {@code timeout} for {@code count} children to have exited; false if they have not
+   * by then. For tests that show a server stays up: it fails fast if it exits.
+   */
+  public synchronized boolean exitedWithin(int count, Duration timeout)
+      throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (exitCodes().size() < count) {
+      long left = deadline - System.nanoTime();
+      if (left <= 0 || ended) return false;
+      TimeUnit.NANOSECONDS.timedWait(this, left);
+    }
+    return true;
+  }
+
+  /**
+   * Waits until child {@code number}'s log contains {@code text}; the log is a file, so this polls
+   * it (every 20 ms) up to {@code timeout}.
+   */
+  public void awaitLog(int number, String text, Duration timeout) throws InterruptedException {
+    long deadline = System.nanoTime() + timeout.toNanos();
+    while (!log(number).contains(text)) {
+      if (System.nanoTime() - deadline > 0) {
+        throw new AssertionError(
+            "child "
+                + number
+                + " did not log \""
+                + text
+                + "\" in "
+                + timeout
+                + ":\n"
+                + log(number));
+      }
+      synchronized (this) {
+        TimeUnit.MILLISECONDS.timedWait(this, 20); // or sooner, on a harness event
+      }
+    }
+  }
+
+  /** Sends SIGTERM to child {@code number} (if it has not exited: its pid may be reused then). */
+  public void terminate(int number) {
+    Activation a = activations().get(number - 1);
+    if (!a.exited()) ProcessHandle.of(a.pid()).ifPresent(ProcessHandle::destroy);
   }
 
   private synchronized List<Activation> await(
@@ -121,7 +166,7 @@ final class ActivationHarness implements AutoCloseable {
   }
 
   /** What child {@code number} wrote on stdout and stderr so far. */
-  String log(int number) {
+  public String log(int number) {
     try {
       Path log = dir.resolve("child-" + number + ".log");
       return Files.exists(log) ? Files.readString(log) : "";
@@ -202,7 +247,7 @@ final class ActivationHarness implements AutoCloseable {
   }
 
   /** Configures a harness: its sockets, the child's environment and command. */
-  static final class Builder {
+  public static final class Builder {
     private final Path dir;
     private final List<String> args = new ArrayList<>();
     private List<String> command;
@@ -212,12 +257,12 @@ final class ActivationHarness implements AutoCloseable {
     }
 
     /** A TCP socket on 127.0.0.1 with an ephemeral port. */
-    Builder tcp(String name) {
+    public Builder tcp(String name) {
       return socket("tcp:" + name);
     }
 
     /** A Unix stream socket in the harness's directory. */
-    Builder unix(String name) {
+    public Builder unix(String name) {
       return socket("unix:" + name + "=" + dir.resolve(name + ".sock"));
     }
 
@@ -225,39 +270,39 @@ final class ActivationHarness implements AutoCloseable {
      * Any socket the script knows: {@code tcp:NAME[=HOST:PORT]}, {@code unix:NAME=PATH}, and what
      * systemd would never pass, {@code udp:NAME}, {@code tcp-unlistening:NAME}, {@code pipe:NAME}.
      */
-    Builder socket(String spec) {
+    public Builder socket(String spec) {
       args.add("--socket");
       args.add(spec);
       return this;
     }
 
     /** Sets a variable in the child's environment, after LISTEN_*, so it may override them. */
-    Builder setenv(String key, String value) {
+    public Builder setenv(String key, String value) {
       args.add("--setenv");
       args.add(key + "=" + value);
       return this;
     }
 
     /** Starts the first child at once, without waiting for a connection. */
-    Builder eager() {
+    public Builder eager() {
       args.add("--eager");
       return this;
     }
 
     /** Starts at most {@code n} children (default 50), so a failing child cannot loop forever. */
-    Builder maxActivations(int n) {
+    public Builder maxActivations(int n) {
       args.add("--max-activations");
       args.add(Integer.toString(n));
       return this;
     }
 
-    Builder command(List<String> command) {
+    public Builder command(List<String> command) {
       this.command = List.copyOf(command);
       return this;
     }
 
     /** Starts the harness and returns once its sockets listen. */
-    ActivationHarness start() throws IOException, InterruptedException, TimeoutException {
+    public ActivationHarness start() throws IOException, InterruptedException, TimeoutException {
       Objects.requireNonNull(command, "command");
       Files.createDirectories(dir);
       List<String> cmd = new ArrayList<>(List.of(python(), script().toString()));
@@ -284,12 +329,22 @@ final class ActivationHarness implements AutoCloseable {
       return "python3";
     }
 
-    private static Path script() {
-      try {
-        return Path.of(ActivationHarness.class.getResource("activation_harness.py").toURI());
-      } catch (URISyntaxException e) {
-        throw new IllegalStateException(e);
+    /** The script: a file on the test class path, or copied out of the jar that holds it. */
+    private Path script() throws IOException {
+      java.net.URL url = ActivationHarness.class.getResource("activation_harness.py");
+      if (url == null) throw new IllegalStateException("activation_harness.py is missing");
+      if (url.getProtocol().equals("file")) {
+        try {
+          return Path.of(url.toURI());
+        } catch (URISyntaxException e) {
+          throw new IllegalStateException(e);
+        }
       }
+      Path copy = dir.resolve("activation_harness.py");
+      try (java.io.InputStream in = url.openStream()) {
+        Files.copy(in, copy, java.nio.file.StandardCopyOption.REPLACE_EXISTING);
+      }
+      return copy;
     }
   }
 }

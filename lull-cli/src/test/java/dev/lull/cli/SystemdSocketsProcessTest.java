@@ -113,9 +113,9 @@ class SystemdSocketsProcessTest {
         .anySatisfy(
             l ->
                 assertThat(l)
-                    .endsWith("listening: two on /127.0.0.1:" + a.two() + " (from systemd)"))
+                    .endsWith("listening: two on 127.0.0.1:" + a.two() + " (from systemd)"))
         .anySatisfy(
-            l -> assertThat(l).endsWith("listening: unix on " + a.unix() + " (from systemd)"));
+            l -> assertThat(l).endsWith("listening: unix on unix:" + a.unix() + " (from systemd)"));
     // systemd-socket-activate execs the command, so its pid is the server's.
     long pid = a.process().pid();
     for (int fd = 3; fd <= 5; fd++) {
@@ -140,8 +140,9 @@ class SystemdSocketsProcessTest {
         a.output().lines().stream().filter(l -> l.contains("listening: ")).toList();
     assertThat(listening).hasSize(2);
     assertThat(listening.get(0))
-        .endsWith("listening: two on /127.0.0.1:" + a.two() + " (from systemd)");
-    assertThat(listening.get(1)).endsWith("listening: public on " + a.unix() + " (from systemd)");
+        .endsWith("listening: two on 127.0.0.1:" + a.two() + " (from systemd)");
+    assertThat(listening.get(1))
+        .endsWith("listening: public on unix:" + a.unix() + " (from systemd)");
     // fd 3 ("one") is left alone: still blocking, as systemd passed it.
     assertThat(DemoProcess.fdFlags(a.process().pid(), 3) & O_NONBLOCK).isZero();
   }

@@ -2,7 +2,11 @@ package dev.lull.core;
 
 /**
  * The state of one client connection, as Lull tracks it for idle exit and graceful stop. Modelled
- * on Go's {@code net/http.ConnState}; every constant says which states it moves to.
+ * on Go's {@code net/http.ConnState}; every constant says which states it moves to. So a keep-alive
+ * client that sends two requests and closes goes {@code NEW, ACTIVE, IDLE, ACTIVE, IDLE, CLOSED}; a
+ * client that asks to close after its request ({@code Connection: close}, or HTTP/1.0) {@code NEW,
+ * ACTIVE, CLOSED}; one that sends nothing {@code NEW, CLOSED}; an upgrade {@code NEW, ACTIVE,
+ * HIJACKED, CLOSED}.
  */
 public enum ConnectionState {
   /**

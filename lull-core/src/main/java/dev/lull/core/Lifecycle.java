@@ -600,14 +600,14 @@ public final class Lifecycle {
         c.to() == Phase.TERMINATED
             && (c.counts().getOrDefault("cancelled", 0L) > 0
                 || c.counts().getOrDefault("forceClosed", 0L) > 0);
-    // A failed start is reported once, by whoever called start() (the CLI prints one line and
-    // exits 2): its transitions are details.
-    boolean startFailed = c.stopReason().orElse(null) == StopReason.START_FAILED;
-    LOG.log(
-        startFailed
+    // A failed start is thrown to the caller of start(), who reports it (the CLI in one line):
+    // logged at DEBUG, or it would be said twice, and racing the caller's own report.
+    System.Logger.Level level =
+        c.stopReason().orElse(null) == StopReason.START_FAILED
             ? System.Logger.Level.DEBUG
-            : cut ? System.Logger.Level.WARNING : System.Logger.Level.INFO,
-        () -> c + "; busy " + c.counts().get("busy") + " (" + countsText(c.counts()) + ")");
+            : cut ? System.Logger.Level.WARNING : System.Logger.Level.INFO;
+    LOG.log(
+        level, () -> c + "; busy " + c.counts().get("busy") + " (" + countsText(c.counts()) + ")");
     for (LifecycleListener l : listeners) {
       try {
         l.phaseChanged(c);

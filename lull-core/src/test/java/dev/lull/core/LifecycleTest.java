@@ -656,6 +656,38 @@ class LifecycleTest {
   }
 
   @Test
+  void aFailedStartIsLoggedOnlyAtDebugSinceStartThrowsIt() {
+    java.util.logging.Logger jul = java.util.logging.Logger.getLogger("dev.lull.lifecycle");
+    List<java.util.logging.LogRecord> records = Collections.synchronizedList(new ArrayList<>());
+    java.util.logging.Handler handler =
+        new java.util.logging.Handler() {
+          @Override
+          public void publish(java.util.logging.LogRecord r) {
+            if (r.getLevel().intValue() >= java.util.logging.Level.INFO.intValue()) records.add(r);
+          }
+
+          @Override
+          public void flush() {}
+
+          @Override
+          public void close() {}
+        };
+    jul.addHandler(handler);
+    try {
+      Lifecycle lc = build(b -> b);
+      engine.onStart =
+          () -> {
+            throw new IllegalStateException("cannot listen");
+          };
+      assertThatThrownBy(lc::start).hasMessage("cannot listen");
+      assertThat(lc.phase()).isEqualTo(Phase.TERMINATED);
+    } finally {
+      jul.removeHandler(handler);
+    }
+    assertThat(records).isEmpty();
+  }
+
+  @Test
   void idleConnectionsLeftAtTheStopTimeoutAreForceClosedWithoutWaitingTheKillTimeout() {
     Lifecycle lc =
         build(b -> b.stopTimeout(Duration.ofSeconds(20)).killTimeout(Duration.ofSeconds(5)));

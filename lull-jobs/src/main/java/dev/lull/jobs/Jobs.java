@@ -315,8 +315,12 @@ public final class Jobs implements AutoCloseable {
     }
     wakeups.release();
     for (Work w : release) w.close();
+    // Nothing to tell when no job was here (for instance a start that failed: its one error line
+    // is the CLI's).
     LOG.log(
-        System.Logger.Level.INFO,
+        release.isEmpty() && tracked.isEmpty()
+            ? System.Logger.Level.DEBUG
+            : System.Logger.Level.INFO,
         "jobs: draining; "
             + release.size()
             + " queued job(s) left for the next instance, "

@@ -65,4 +65,25 @@ public interface Response {
 
   /** Whether status and headers have been sent. */
   boolean isCommitted();
+
+  /**
+   * Takes over the connection: Lull sends nothing for this request (no status line, no headers —
+   * the caller writes them, for example {@code HTTP/1.1 101 Switching Protocols}), stops parsing
+   * HTTP on the connection, and hands the raw bytes both ways to the caller. See {@link Hijacked}
+   * for what the caller then owns, and how a graceful stop treats it.
+   *
+   * <p>A client that sends bytes right after its request, before it has seen the response, must ask
+   * for an upgrade ({@code Upgrade} header, as RFC 9110 section 7.8 requires): Lull parses nothing
+   * after such a request until it is answered or hijacked, and those bytes are the first that
+   * {@link Hijacked#input()} returns. Without that header they are read as the next request, and
+   * this method throws.
+   *
+   * @throws IllegalStateException if the response is committed or was written to, if the request
+   *     body has not been received completely, or if the client sent more HTTP after this request
+   * @throws java.io.UncheckedIOException if the client is gone
+   * @throws UnsupportedOperationException if this response cannot be taken over (a test double)
+   */
+  default Hijacked hijack() {
+    throw new UnsupportedOperationException("hijack");
+  }
 }

@@ -1,6 +1,7 @@
 package dev.lull.server;
 
 import dev.lull.server.internal.MatchedRoute;
+import dev.lull.server.internal.RouteControl;
 import java.io.InputStream;
 import java.net.SocketAddress;
 import java.util.List;
@@ -9,7 +10,7 @@ import java.util.Optional;
 import java.util.Set;
 
 /** A request seen through a matched route: the same request plus its path parameters. */
-final class RoutedRequest implements Request, MatchedRoute {
+final class RoutedRequest implements Request, MatchedRoute, RouteControl {
   private final Request delegate;
   private final Map<String, String> params;
 
@@ -26,6 +27,12 @@ final class RoutedRequest implements Request, MatchedRoute {
   @Override
   public void matchedRoute(String pattern) {
     if (delegate instanceof MatchedRoute m) m.matchedRoute(pattern);
+  }
+
+  @Override
+  public void applyRouteOptions(RouteOptions options) {
+    // A nested router: the options reach the engine's request.
+    if (delegate instanceof RouteControl control) control.applyRouteOptions(options);
   }
 
   @Override

@@ -1,6 +1,7 @@
 package dev.lull.server;
 
 import dev.lull.server.internal.MatchedRoute;
+import dev.lull.server.internal.RouteControl;
 import java.util.ArrayList;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -19,6 +20,9 @@ import java.util.TreeSet;
  * a rest parameter. A path no pattern matches gets 404; a path that matches only for other methods
  * gets 405 with {@code Allow} ({@code OPTIONS} gets 204 with it). {@code HEAD} is served by the
  * {@code GET} route unless an equally specific {@code HEAD} route exists.
+ *
+ * <p>A route may carry {@link RouteOptions} (its own deadline, timeout status, interruption on
+ * cancel); the router hands them to the engine before calling the route's handler.
  *
  * <pre>{@code
  * Router router = Router.builder()
@@ -64,6 +68,9 @@ public final class Router implements Handler {
     if (best != null) {
       // Tells the engine which route served the request, for metrics labelled by pattern.
       if (request instanceof MatchedRoute m) m.matchedRoute(best.pattern);
+      if (best.options != null && request instanceof RouteControl control) {
+        control.applyRouteOptions(best.options);
+      }
       Request routed = bestParams.isEmpty() ? request : new RoutedRequest(request, bestParams);
       best.handler.handle(routed, response);
       return;
@@ -104,23 +111,49 @@ public final class Router implements Handler {
      * @throws IllegalArgumentException if the pattern is malformed or the route already exists
      */
     public Builder route(String methodAndPattern, Handler handler) {
+      return add(methodAndPattern, handler, null);
+    }
+
+    /**
+     * Adds a route written as {@code "METHOD /pattern"} whose requests run with {@code options}
+     * (deadline, timeout status, interruption), for example {@code route("GET /report", reports,
+     * RouteOptions.builder().timeout(Duration.ofMinutes(2)).build())}.
+     *
+     * @throws IllegalArgumentException if the pattern is malformed or the route already exists
+     */
+    public Builder route(String methodAndPattern, Handler handler, RouteOptions options) {
+      return add(methodAndPattern, handler, Objects.requireNonNull(options, "options"));
+    }
+
+    private Builder add(String methodAndPattern, Handler handler, RouteOptions options) {
       String s = methodAndPattern.trim();
       int space = s.indexOf(' ');
       if (space <= 0) {
         throw new IllegalArgumentException(
             "route must be \"METHOD /pattern\": \"" + methodAndPattern + "\"");
       }
-      return route(s.substring(0, space), s.substring(space + 1).trim(), handler);
+      return add(s.substring(0, space), s.substring(space + 1).trim(), handler, options);
     }
 
     /** Adds a route for {@code method} and {@code pattern}. */
     public Builder route(String method, String pattern, Handler handler) {
+      return add(method, pattern, handler, null);
+    }
+
+    /**
+     * Adds a route for {@code method} and {@code pattern} whose requests run with {@code options}.
+     */
+    public Builder route(String method, String pattern, Handler handler, RouteOptions options) {
+      return add(method, pattern, handler, Objects.requireNonNull(options, "options"));
+    }
+
+    private Builder add(String method, String pattern, Handler handler, RouteOptions options) {
       Objects.requireNonNull(handler, "handler");
       String m = method.toUpperCase(Locale.ROOT);
       if (!m.chars().allMatch(c -> c >= 'A' && c <= 'Z')) {
         throw new IllegalArgumentException("invalid method: \"" + method + "\"");
       }
-      Route route = Route.parse(m, pattern, handler);
+      Route route = Route.parse(m, pattern, handler, options);
       for (Route r : routes) {
         if (r.method.equals(m) && r.shape().equals(route.shape())) {
           throw new IllegalArgumentException("duplicate route: " + m + " " + pattern);
@@ -160,6 +193,7 @@ public final class Router implements Handler {
     final byte[] ranks; // per segment: literal 3, parameter 2, rest 1
     final boolean hasParams;
     final Handler handler;
+    final RouteOptions options; // null: none, the hot path does not touch the engine
 
     private Route(
         String method,
@@ -167,9 +201,11 @@ public final class Router implements Handler {
         String[] literals,
         String[] names,
         String restName,
-        Handler handler) {
+        Handler handler,
+        RouteOptions options) {
       this.method = method;
       this.pattern = pattern;
+      this.options = options;
       this.literals = literals;
       this.names = names;
       this.restName = restName;
@@ -209,7 +245,7 @@ public final class Router implements Handler {
       return true;
     }
 
-    static Route parse(String method, String pattern, Handler handler) {
+    static Route parse(String method, String pattern, Handler handler, RouteOptions options) {
       if (!pattern.startsWith("/")) {
         throw new IllegalArgumentException("pattern must start with '/': \"" + pattern + "\"");
       }
@@ -251,7 +287,8 @@ public final class Router implements Handler {
           literals.toArray(new String[0]),
           names.toArray(new String[0]),
           rest,
-          handler);
+          handler,
+          options);
     }
 
     String shape() {

@@ -85,7 +85,10 @@ public final class Server implements AutoCloseable {
             .liveness(engine::probeEventLoops)
             .readinessChecks(b.readinessChecks)
             .build();
-    engine.requestMetrics(admin.requestMetrics());
+    // Requests are timed only when someone can read the figures: an admin listener serves
+    // /metrics, or the application passed its own registry. A timer with a percentile histogram on
+    // every request is not free (the benchmark in docs/BENCHMARKS.md).
+    if (b.admin != null || b.meterRegistry != null) engine.requestMetrics(admin.requestMetrics());
     if (b.admin != null) {
       // The admin listener has its own engine and tracker: its connections never keep the server
       // awake nor delay its drain, and it is released last.
@@ -156,6 +159,11 @@ public final class Server implements AutoCloseable {
    */
   public MeterRegistry meterRegistry() {
     return admin.registry();
+  }
+
+  /** The engine, for tests of this package (cancellation counters). */
+  Engine engine() {
+    return engine;
   }
 
   /** The state machine of this server: phase, readiness, listeners for its transitions. */
@@ -365,8 +373,11 @@ public final class Server implements AutoCloseable {
     }
 
     /**
-     * In lame duck, an idle keep-alive connection is closed once it has been idle this long; a
-     * request that arrives meanwhile is served with {@code Connection: close}. Default 500ms.
+     * In lame duck, an idle keep-alive connection is closed once it has been idle this long,
+     * counted from the later of its last response and the start of lame duck; a request that
+     * arrives meanwhile is served with {@code Connection: close}. This keeps the close from racing
+     * a request already on its way; it also bounds how long idle connections make a drain last.
+     * Default 500ms.
      */
     public Builder lameDuckIdleGrace(Duration grace) {
       this.lameDuckIdleGrace = Objects.requireNonNull(grace, "lameDuckIdleGrace");

@@ -35,6 +35,11 @@ final class LogCapture implements AutoCloseable {
     return new LogCapture("dev.lull.server");
   }
 
+  /** Every record. */
+  List<LogRecord> all() {
+    return List.copyOf(records);
+  }
+
   /** Records at WARNING or above. */
   List<LogRecord> problems() {
     return records.stream()

@@ -25,8 +25,18 @@ final class TestServer implements AutoCloseable {
   }
 
   static TestServer start(Handler handler, UnaryOperator<Server.Builder> options) {
+    return start(handler, options, s -> {});
+  }
+
+  /** As {@link #start(Handler, UnaryOperator)}, running {@code beforeStart} on the built server. */
+  static TestServer start(
+      Handler handler,
+      UnaryOperator<Server.Builder> options,
+      java.util.function.Consumer<Server> beforeStart) {
     Server.Builder b = Server.builder().listen("127.0.0.1:0").handler(handler).ioThreads(2);
-    return new TestServer(options.apply(b).build().start());
+    Server server = options.apply(b).build();
+    beforeStart.accept(server);
+    return new TestServer(server.start());
   }
 
   int port() {

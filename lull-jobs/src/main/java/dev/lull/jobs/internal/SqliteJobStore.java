@@ -2,6 +2,7 @@ package dev.lull.jobs.internal;
 
 import dev.lull.jobs.Job;
 import dev.lull.jobs.JobState;
+import dev.lull.jobs.spi.InputFiles;
 import dev.lull.jobs.spi.InputSink;
 import dev.lull.jobs.spi.JobStore;
 import dev.lull.jobs.spi.JobStoreException;
@@ -12,14 +13,12 @@ import java.io.FileInputStream;
 import java.io.FileNotFoundException;
 import java.io.IOException;
 import java.io.InputStream;
-import java.nio.ByteBuffer;
 import java.nio.channels.FileChannel;
 import java.nio.channels.FileLock;
 import java.nio.channels.OverlappingFileLockException;
 import java.nio.file.DirectoryStream;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
 import java.sql.Connection;
 import java.sql.DriverManager;
@@ -225,20 +224,12 @@ public final class SqliteJobStore implements JobStore {
   @Override
   public InputSink createInput(String jobId) throws IOException {
     checkOpen();
-    Path part = inputs.resolve(checkId(jobId) + ".part");
-    Path target = inputs.resolve(jobId);
-    FileChannel ch =
-        FileChannel.open(
-            part,
-            StandardOpenOption.CREATE_NEW,
-            StandardOpenOption.WRITE,
-            StandardOpenOption.TRUNCATE_EXISTING);
-    return new FileSink(ch, part, target);
+    return InputFiles.create(inputs, jobId);
   }
 
   @Override
   public InputStream openInput(String jobId) throws IOException {
-    Path p = inputs.resolve(checkId(jobId));
+    Path p = inputs.resolve(InputFiles.checkId(jobId));
     if (!Files.exists(p)) throw new FileNotFoundException("no input for job " + jobId);
     return new FileInputStream(p.toFile()); // its skip() seeks
   }
@@ -270,82 +261,6 @@ public final class SqliteJobStore implements JobStore {
     if (n > 0) {
       int count = n;
       LOG.log(System.Logger.Level.DEBUG, () -> "jobs: deleted " + count + " stale input file(s)");
-    }
-  }
-
-  private static String checkId(String id) {
-    if (id.isEmpty() || id.length() > 64) throw new IllegalArgumentException("bad job id: " + id);
-    for (int i = 0; i < id.length(); i++) {
-      char c = id.charAt(i);
-      if (!(c >= '0' && c <= '9' || c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c == '-')) {
-        throw new IllegalArgumentException("bad job id: " + id);
-      }
-    }
-    return id;
-  }
-
-  private final class FileSink extends InputSink {
-    private final FileChannel channel;
-    private final Path part;
-    private final Path target;
-    private final ByteBuffer one = ByteBuffer.allocate(1);
-    private long size;
-    private boolean committed;
-    private boolean closed;
-
-    FileSink(FileChannel channel, Path part, Path target) {
-      this.channel = channel;
-      this.part = part;
-      this.target = target;
-    }
-
-    @Override
-    public void write(int b) throws IOException {
-      one.clear();
-      one.put((byte) b).flip();
-      write(one);
-    }
-
-    @Override
-    public void write(byte[] b, int off, int len) throws IOException {
-      write(ByteBuffer.wrap(b, off, len));
-    }
-
-    private void write(ByteBuffer buf) throws IOException {
-      if (closed) throw new IOException("input sink closed");
-      while (buf.hasRemaining()) size += channel.write(buf);
-    }
-
-    @Override
-    public long commit() throws IOException {
-      if (closed) throw new IOException("input sink closed");
-      channel.force(true);
-      channel.close();
-      Files.move(part, target, StandardCopyOption.ATOMIC_MOVE);
-      syncDirectory(inputs);
-      committed = true;
-      closed = true;
-      return size;
-    }
-
-    @Override
-    public void close() throws IOException {
-      if (committed) return;
-      closed = true;
-      try {
-        channel.close();
-      } finally {
-        Files.deleteIfExists(part);
-      }
-    }
-  }
-
-  private static void syncDirectory(Path dir) throws IOException {
-    try (FileChannel d = FileChannel.open(dir, StandardOpenOption.READ)) {
-      d.force(true);
-    } catch (IOException e) {
-      // Some file systems cannot sync a directory; the rename is then as durable as they make it.
-      if (!(e.getMessage() != null && e.getMessage().contains("Is a directory"))) throw e;
     }
   }
 

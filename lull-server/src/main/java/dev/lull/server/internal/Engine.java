@@ -38,6 +38,7 @@ import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicLong;
+import java.util.concurrent.atomic.LongAdder;
 
 /** The Netty side of a server: event loops, listeners, connections. */
 public final class Engine implements Drainable {
@@ -46,6 +47,11 @@ public final class Engine implements Drainable {
   final Settings settings;
   final Transport transport = Transport.best();
   final ThreadFactory handlerThreads = Thread.ofVirtual().name("lull-handler-", 0).factory();
+
+  /** Runs a request's onCancel callbacks when the cancellation comes from an event loop. */
+  final ThreadFactory cancelThreads = Thread.ofVirtual().name("lull-cancel-", 0).factory();
+
+  private final LongAdder[] cancellations = new LongAdder[CancellationCause.values().length];
   final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
   final long readHeaderTimeoutNanos;
   final long keepAliveTimeoutNanos;
@@ -61,6 +67,9 @@ public final class Engine implements Drainable {
   /** Once true, every response closes its connection (lame duck). */
   volatile boolean draining;
 
+  /** When lame duck began ({@link System#nanoTime()}); written before {@link #draining}. */
+  volatile long lameDuckSince;
+
   /** Once true, requests not started yet are refused with 503: the stop timeout has expired. */
   volatile boolean stopping;
 
@@ -75,6 +84,23 @@ public final class Engine implements Drainable {
     this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
     this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
     this.lameDuckIdleGraceNanos = settings.lameDuckIdleGrace().toNanos();
+    for (int i = 0; i < cancellations.length; i++) cancellations[i] = new LongAdder();
+  }
+
+  /** Any thread: a request was cancelled with {@code why} (counted once per request). */
+  void countCancelled(CancellationCause why) {
+    cancellations[why.ordinal()].increment();
+    RequestMetrics m = requestMetrics;
+    if (m != null) m.cancelled(why);
+  }
+
+  /**
+   * How many requests this engine cancelled with {@code cause} since it was made: clients that went
+   * away, deadlines, the stop timeout. A cancellation by the application itself ({@code CANCELLED},
+   * through the context) is not the engine's and stays 0. Any thread; cheap.
+   */
+  public long cancellations(CancellationCause cause) {
+    return cancellations[cause.ordinal()].sum();
   }
 
   @Override
@@ -120,10 +146,6 @@ public final class Engine implements Drainable {
   }
 
   /** Any thread: a request was cancelled. */
-  void countCancelled(CancellationCause why) {
-    RequestMetrics m = requestMetrics;
-    if (m != null) m.cancelled(why);
-  }
 
   /**
    * Submits a no-op to every event loop; the future completes once each has run it (at once before
@@ -264,6 +286,11 @@ public final class Engine implements Drainable {
                   }
                 });
     if (tcp) b.childOption(ChannelOption.TCP_NODELAY, true);
+    // A client that shuts down its output after a request still gets the response; HalfClose tells
+    // a half-close from a close (docs/LIFECYCLE.md, Cancellation). Only on epoll, where the kernel
+    // can be asked (TCP_INFO; on a Unix socket a write fails at once); on NIO the end of input
+    // still closes the connection.
+    if (transport.isEpoll()) b.childOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
     return b;
   }
 
@@ -302,6 +329,7 @@ public final class Engine implements Drainable {
 
   @Override
   public void enterLameDuck() {
+    lameDuckSince = System.nanoTime();
     draining = true;
     for (HttpConnection c : connections) c.channel.eventLoop().execute(c::enterLameDuck);
   }
@@ -319,12 +347,15 @@ public final class Engine implements Drainable {
   @Override
   public int forceClose() {
     stopping = true;
+    if (!draining) lameDuckSince = System.nanoTime();
     draining = true;
-    List<HttpConnection> open = List.copyOf(connections);
     List<io.netty.channel.ChannelFuture> closes = new ArrayList<>();
-    for (HttpConnection c : open) closes.add(c.forceClose());
+    for (HttpConnection c : connections) {
+      // Only those still open count: one closing by itself at this instant was not cut.
+      if (c.channel.isOpen()) closes.add(c.forceClose());
+    }
     for (io.netty.channel.ChannelFuture f : closes) f.awaitUninterruptibly(2, TimeUnit.SECONDS);
-    return open.size();
+    return closes.size();
   }
 
   @Override

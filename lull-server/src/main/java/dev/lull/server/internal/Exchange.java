@@ -2,6 +2,7 @@ package dev.lull.server.internal;
 
 import dev.lull.core.CancellationCause;
 import dev.lull.core.Context;
+import dev.lull.server.RouteOptions;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
@@ -10,6 +11,8 @@ import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseStatus;
 import io.netty.handler.codec.http.HttpUtil;
 import java.time.Duration;
+import java.util.ArrayList;
+import java.util.List;
 import java.util.concurrent.ThreadFactory;
 
 /**
@@ -42,12 +45,21 @@ final class Exchange implements Runnable {
   private volatile boolean gone;
   private volatile Thread thread;
 
-  // Cancellation: the cause is set once; the context is made on first use (most handlers never ask
-  // for it), and cancelled with the cause whichever of the two comes first.
+  // Cancellation. The cause is set once, under this lock, whichever comes first of the cause and
+  // the context: most handlers never ask for the context, so it is made on first use; a deadline
+  // makes it early. A deadline is a timer context (a child with withTimeout) that the handler never
+  // sees: it sees a detached copy with the same deadline, which only this class cancels, so that
+  // the handler's callbacks never run on the timer's thread (a context runs its callbacks, and its
+  // children's, on the thread that cancels it).
   private volatile CancellationCause cancelCause;
-  private Context context; // guarded by this
+  private Context root; // guarded by this: detached from the base context; cancelled with the cause
+  private Context context; // guarded by this: what the handler gets: root, or the last in views
+  private boolean contextShown; // guarded by this: the handler has it; a deadline can only shorten
+  private List<Context>
+      timers; // guarded by this: deadline timers, released when the handler returns
+  private List<Context> views; // guarded by this: the handler's copies of them, cancelled with root
   volatile boolean interruptOnCancel;
-  volatile int deadlineStatus = 503;
+  volatile int deadlineStatus = RouteOptions.DEFAULT_TIMEOUT_STATUS;
   volatile boolean finished; // the handler has returned: cancelling it means nothing any more
   volatile boolean timedOut; // the event loop answered for it when its deadline passed
   private NettyRequest req;
@@ -65,6 +77,8 @@ final class Exchange implements Runnable {
             && HttpHeaderValues.CONTINUE.contentEqualsIgnoreCase(
                 request.headers().get(HttpHeaderNames.EXPECT));
     this.declaredLength = HttpUtil.getContentLength(request, -1L);
+    // Before the thread starts: a cancellation that comes before run() must interrupt it too.
+    this.interruptOnCancel = conn.engine.settings.interruptOnCancel();
   }
 
   /** A request that gets {@code status} and closes the connection; no handler sees it. */
@@ -93,60 +107,102 @@ final class Exchange implements Runnable {
   public void run() {
     req = new NettyRequest(this);
     res = new NettyResponse(this);
-    interruptOnCancel = conn.engine.settings.interruptOnCancel();
+    // Cancelled between start() and now: the interrupt may have been lost on a thread not yet
+    // running.
+    if (cancelCause != null && interruptOnCancel) Thread.currentThread().interrupt();
     try {
       Duration timeout = conn.engine.settings.requestTimeout();
-      if (!timeout.isZero()) applyDeadline(timeout, 503);
+      if (!timeout.isZero()) applyDeadline(timeout);
       conn.engine.settings.handler().handle(req, res);
       res.finish();
     } catch (Throwable e) {
       res.fail(e);
     } finally {
+      List<Context> toRelease;
       synchronized (this) {
         finished = true;
+        toRelease = timers;
+        timers = null;
       }
       body.close();
       thread = null;
-      Context c;
-      synchronized (this) {
-        c = context;
-      }
-      if (c != null) c.release();
+      if (toRelease != null) for (Context c : toRelease) c.release();
     }
   }
 
-  /** This request's context, made on first use. */
+  /** The handler's view of this request's context, made on first use. */
   Context context() {
     Context c;
     synchronized (this) {
+      root();
       c = context;
-      if (c == null) {
-        c = conn.engine.settings.baseContext().detached();
-        context = c;
-      }
+      contextShown = true;
     }
     CancellationCause why = cancelCause;
-    if (why != null) c.cancel(why);
+    if (why != null) cancelAll(why); // cancelled before the context existed
     return c;
   }
 
-  /**
-   * Handler thread: from now on the request's deadline is {@code timeout} away (or its current one,
-   * if sooner); when it passes the context is cancelled with DEADLINE_EXCEEDED and, if no response
-   * has started, the client gets {@code status}.
-   */
-  void applyDeadline(Duration timeout, int status) {
-    deadlineStatus = status;
-    Context c = context().withTimeout(timeout);
-    synchronized (this) {
-      context = c;
+  /** The root context, made now if needed. Holds this lock. */
+  private Context root() {
+    if (root == null) {
+      root = conn.engine.settings.baseContext().detached();
+      context = root;
     }
-    c.onCancel(
+    return root;
+  }
+
+  /** Handler thread, before the route's handler runs: a router passes its route's options. */
+  void applyRouteOptions(RouteOptions options) {
+    options.interruptOnCancel().ifPresent(v -> interruptOnCancel = v);
+    options.timeoutStatus().ifPresent(v -> deadlineStatus = v);
+    options.timeout().ifPresent(this::applyDeadline);
+  }
+
+  /**
+   * Handler thread: from now on the request's deadline is {@code timeout} away; when it passes the
+   * context is cancelled with DEADLINE_EXCEEDED and, if no response has started, the client gets
+   * {@link #deadlineStatus}. It replaces an earlier deadline (the server's requestTimeout) as long
+   * as the handler has not seen the context; after that, a context's deadline can only get sooner,
+   * so the new one is nested in it.
+   */
+  void applyDeadline(Duration timeout) {
+    Context parent;
+    Context replaced = null;
+    synchronized (this) {
+      Context r = root();
+      if (!contextShown && context != r) {
+        replaced = timers.removeLast();
+        views.removeLast();
+        parent = r;
+      } else {
+        parent = context;
+      }
+    }
+    if (replaced != null) replaced.release(); // its timer stops; nobody saw it
+    Context timer = parent.withTimeout(timeout);
+    timer.onCancel(
         () -> {
-          if (c.cause().orElse(null) == CancellationCause.DEADLINE_EXCEEDED) {
+          // Its own deadline passed (a parent's cancellation passes its own cause, handled
+          // already).
+          if (timer.cause().orElse(null) == CancellationCause.DEADLINE_EXCEEDED) {
             cancel(CancellationCause.DEADLINE_EXCEEDED);
           }
         });
+    Context view = timer.detached();
+    synchronized (this) {
+      if (finished) {
+        timer.release();
+        return;
+      }
+      if (timers == null) {
+        timers = new ArrayList<>(2);
+        views = new ArrayList<>(2);
+      }
+      timers.add(timer);
+      views.add(view);
+      context = view;
+    }
   }
 
   CancellationCause cancelCause() {
@@ -155,25 +211,72 @@ final class Exchange implements Runnable {
 
   /**
    * Cancels this request with {@code why} unless it is already cancelled or its handler has
-   * finished: cancels its context and interrupts its thread (unless the route said not to). Any
-   * thread.
+   * finished: cancels its context (running the handler's callbacks) and then interrupts its thread
+   * (unless the route said not to), so that a handler woken by the interrupt finds its context
+   * cancelled. Any thread. The handler's callbacks run on a virtual thread of their own: the caller
+   * may be an event loop, the timer thread or the lifecycle's, none of which may wait, and a
+   * callback may take a while (killing a process tree reads /proc).
    *
    * @return whether this call cancelled it
    */
   boolean cancel(CancellationCause why) {
+    return cancel(why, null);
+  }
+
+  /**
+   * As {@link #cancel(CancellationCause)}; {@code tell} (if not null) runs after the context is
+   * cancelled and before the interrupt: whatever it makes the handler see (a failed body read), the
+   * handler finds the cause in its context. Not run if this call did not cancel.
+   */
+  private boolean cancel(CancellationCause why, Runnable tell) {
+    Context r;
     synchronized (this) {
       if (cancelCause != null || finished) return false;
       cancelCause = why;
+      r = root;
     }
-    Context c;
-    synchronized (this) {
-      c = context;
-    }
-    if (c != null) c.cancel(why);
-    if (interruptOnCancel) interrupt();
     conn.engine.countCancelled(why);
+    if (r == null) {
+      // Nobody asked for the context: no callbacks to run (context() cancels it when made).
+      if (tell != null) tell.run();
+      if (interruptOnCancel) interrupt();
+    } else {
+      conn.engine.cancelThreads.newThread(() -> cancelContext(why, tell)).start();
+    }
     conn.cancelled(this, why);
     return true;
+  }
+
+  private void cancelContext(CancellationCause why, Runnable tell) {
+    cancelAll(why);
+    if (tell != null) tell.run();
+    if (interruptOnCancel) interrupt();
+  }
+
+  /** Cancels every context the handler may hold: the root, and its views of deadlines. */
+  private void cancelAll(CancellationCause why) {
+    List<Context> all = new ArrayList<>(3);
+    synchronized (this) {
+      all.add(root);
+      if (views != null) all.addAll(views);
+    }
+    for (Context c : all) {
+      try {
+        c.cancel(why);
+      } catch (RuntimeException e) {
+        // A callback of the handler's threw (after the others ran): its bug, said once, without a
+        // stack trace.
+        LOG.log(
+            System.Logger.Level.WARNING,
+            "onCancel callback failed: "
+                + request.method()
+                + " "
+                + request.uri()
+                + ": "
+                + e
+                + (e.getStackTrace().length > 0 ? " at " + e.getStackTrace()[0] : ""));
+      }
+    }
   }
 
   /** Handler thread: sends {@code 100 Continue} before the first read of a body that expects it. */
@@ -221,9 +324,13 @@ final class Exchange implements Runnable {
 
   /** Event loop: the connection closed under this exchange. */
   void connectionClosed(ClientGoneException e) {
-    gone = true;
-    body.fail(e);
-    if (thread != null) cancel(CancellationCause.CLIENT_DISCONNECTED);
+    Runnable tell =
+        () -> {
+          gone = true;
+          body.fail(e);
+        };
+    // A handler that finds out from its body or its writes finds the cause in its context too.
+    if (thread == null || !cancel(CancellationCause.CLIENT_DISCONNECTED, tell)) tell.run();
   }
 
   void interrupt() {

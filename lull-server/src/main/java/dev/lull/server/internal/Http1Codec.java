@@ -1,13 +1,17 @@
 package dev.lull.server.internal;
 
 import io.netty.channel.ChannelHandlerContext;
+import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
 import io.netty.handler.codec.http.HttpStatusClass;
+import io.netty.handler.codec.http.LastHttpContent;
+import io.netty.util.ReferenceCountUtil;
 import java.util.List;
 
 /**
@@ -58,6 +62,12 @@ final class Http1Codec
   static final class Decoder extends HttpRequestDecoder {
     boolean paused;
 
+    /**
+     * Whether bytes after the last complete request were consumed into one not complete yet (a
+     * hijack could not hand them over as they came).
+     */
+    boolean partial;
+
     Decoder(HttpDecoderConfig config) {
       super(config);
     }
@@ -66,7 +76,14 @@ final class Http1Codec
     protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in, List<Object> out)
         throws Exception {
       if (paused) return; // no progress: ByteToMessageDecoder keeps the bytes and stops its loop
+      int start = in.readerIndex();
+      int emitted = out.size();
       super.decode(ctx, in, out);
+      if (out.size() > emitted) {
+        partial = !(out.get(out.size() - 1) instanceof LastHttpContent);
+      } else if (in.readerIndex() != start) {
+        partial = true;
+      }
     }
 
     /** Whether bytes received are waiting to be decoded. */
@@ -81,10 +98,40 @@ final class Http1Codec
     }
   }
 
-  /** The response encoder; writes no body for a response to HEAD. */
+  /**
+   * The response encoder; writes no body for a response to HEAD, and drops body chunks of a
+   * response whose head the connection dropped.
+   */
   static final class Encoder extends HttpResponseEncoder {
     /** Whether the next response head written answers a HEAD request. */
     boolean headRequest;
+
+    private boolean streaming; // a response head without its last chunk went through
+
+    /**
+     * A handler thread writes its body chunks straight to the channel (so that they count towards
+     * writability at once), while the connection may have dropped the head they belong to: the
+     * request's deadline passed and the server answered for it, or the connection closed. Such a
+     * chunk reaching the encoder between two responses is dropped; encoding it would fail and log a
+     * connection error.
+     */
+    @Override
+    public void write(ChannelHandlerContext ctx, Object msg, ChannelPromise promise)
+        throws Exception {
+      if (msg instanceof HttpResponse r) {
+        streaming =
+            !(msg instanceof LastHttpContent)
+                && r.status().codeClass() != HttpStatusClass.INFORMATIONAL;
+      } else if (msg instanceof HttpContent) {
+        if (!streaming) {
+          ReferenceCountUtil.release(msg);
+          promise.trySuccess();
+          return;
+        }
+        if (msg instanceof LastHttpContent) streaming = false;
+      }
+      super.write(ctx, msg, promise);
+    }
 
     @Override
     protected boolean isContentAlwaysEmpty(HttpResponse msg) {

@@ -8,7 +8,10 @@ import io.netty.channel.ChannelFuture;
 import io.netty.channel.ChannelFutureListener;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelInboundHandlerAdapter;
+import io.netty.channel.ChannelOption;
 import io.netty.channel.ChannelOutboundBuffer;
+import io.netty.channel.ChannelPipeline;
+import io.netty.channel.socket.ChannelInputShutdownEvent;
 import io.netty.channel.socket.DuplexChannel;
 import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.TooLongFrameException;
@@ -18,6 +21,7 @@ import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpHeaders;
+import io.netty.handler.codec.http.HttpMethod;
 import io.netty.handler.codec.http.HttpObject;
 import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpResponse;
@@ -31,6 +35,7 @@ import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.util.ArrayDeque;
 import java.util.Iterator;
+import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ScheduledFuture;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.locks.Condition;
@@ -90,8 +95,20 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean readingPaused;
   private boolean inRead; // inside a channelRead of the codec: it will go on decoding by itself
 
+  /**
+   * A request that asked for an upgrade ({@code Upgrade} header, or CONNECT) is the last one parsed
+   * until it is answered or hijacked: what the client sends after it may not be HTTP (RFC 9110
+   * 7.8), and a hijack hands it over raw.
+   */
+  private boolean upgradeHeld;
+
+  /** Set once the handler took the connection over: bytes go there, HTTP is done. */
+  private RawConnection raw;
+
   private boolean bytesSeen;
   private boolean headPending = true;
+  private boolean headStarted; // bytes of a request head arrived, the head is not complete yet
+  private boolean inputShutdown; // the client shut down its output: no more requests (half-close)
   private long headStart;
   private long idleSince;
   private ScheduledFuture<?> timer;
@@ -147,12 +164,27 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
           headStart = System.nanoTime();
           if (state == ConnectionState.IDLE) setState(ConnectionState.ACTIVE);
         }
+        if (headPending) headStarted = true;
         inRead = true;
         try {
           c.fireChannelRead(msg);
         } finally {
           inRead = false;
         }
+      }
+
+      @Override
+      public void userEventTriggered(ChannelHandlerContext c, Object evt) {
+        if (evt instanceof ChannelInputShutdownEvent) {
+          inputShutdown = true;
+          if (receiving != null || headStarted) {
+            // It stopped in the middle of a request: gone, whether it still reads or not. Before
+            // the codec, which would make a 400 of the truncated request.
+            c.channel().close();
+            return;
+          }
+        }
+        c.fireUserEventTriggered(evt);
       }
 
       @Override
@@ -189,12 +221,16 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelInactive(ChannelHandlerContext ctx) {
-    setState(ConnectionState.CLOSED);
+    // Out of the engine's set before CLOSED is reported: the drain may end on that report, and a
+    // forceClose that ran then must not count this connection as one it closed.
     engine.connections.remove(this);
+    setState(ConnectionState.CLOSED);
     if (timer != null) timer.cancel(false);
     closing = true;
     ClientGoneException gone = new ClientGoneException();
-    if (running != null) running.connectionClosed(gone);
+    if (raw != null) raw.connectionClosed();
+    // A handler that closed its hijacked connection itself is not cancelled for it.
+    if (running != null && (raw == null || !raw.closedByHandler())) running.connectionClosed(gone);
     for (Exchange ex : waiting) {
       ex.connectionClosed(gone);
       ex.body.close(); // never run: nobody else releases what its body holds
@@ -204,6 +240,38 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     receiving = null;
     signalWriters();
     ctx.fireChannelInactive();
+  }
+
+  @Override
+  public void userEventTriggered(ChannelHandlerContext ctx, Object evt) {
+    if (evt instanceof ChannelInputShutdownEvent) {
+      if (raw != null) {
+        raw.inputShutdown(); // hijacked: the handler reads the end of its stream
+      } else {
+        onInputShutdown();
+      }
+    }
+    ctx.fireUserEventTriggered(evt);
+  }
+
+  /**
+   * The client shut down its output after whole requests (epoll only; on NIO the channel closes).
+   * It may have half-closed and still read, or closed completely: the end of input looks the same.
+   * Requests received are served, the last response closes the connection; meanwhile {@link
+   * HalfClose} finds out whether the client is still there, and if not the connection closes and
+   * the running request is cancelled as CLIENT_DISCONNECTED.
+   */
+  private void onInputShutdown() {
+    if (running == null && waiting.isEmpty()) {
+      closeWhenWritten(); // idle, or lingering after a last response
+      return;
+    }
+    HalfClose.watch(this);
+  }
+
+  /** Closes the connection once what was written before is out. */
+  private void closeWhenWritten() {
+    ctx.writeAndFlush(Unpooled.EMPTY_BUFFER).addListener(ChannelFutureListener.CLOSE);
   }
 
   @Override
@@ -233,6 +301,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   @Override
   public void channelRead(ChannelHandlerContext ctx, Object msg) {
+    if (raw != null) {
+      raw.received(msg); // hijacked: raw bytes, from the codec's buffer first, then the socket
+      return;
+    }
     if (closing || !(msg instanceof HttpObject)) {
       ReferenceCountUtil.release(msg);
       return;
@@ -248,6 +320,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   private void onHead(HttpRequest req) {
     headPending = false;
+    headStarted = false;
     if (state != ConnectionState.ACTIVE) setState(ConnectionState.ACTIVE);
     HttpResponseStatus error = check(req);
     Exchange ex;
@@ -376,6 +449,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       if (last) {
         ex.body.end();
         receiving = null;
+        if (asksForUpgrade(ex.request)) upgradeHeld = true; // paused by updateReading below
       }
       updateReading();
     } finally {
@@ -420,9 +494,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    * have drained (to half the queue, or below the body's low-water mark).
    */
   void updateReading() {
-    if (closing) return;
+    if (closing || raw != null) return;
     boolean pause;
-    if (readingPaused) {
+    if (upgradeHeld) {
+      pause = true;
+    } else if (readingPaused) {
       pause =
           waiting.size() > MAX_WAITING / 2
               || (receiving != null && receiving.body.buffered() >= BODY_LOW_WATER);
@@ -462,7 +538,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    * event loop, in order with the body writes the handler thread queued before and after it.
    */
   void writeHead(Exchange ex, HttpResponse head) {
-    if (ex != running || !channel.isActive()) return;
+    if (ex != running || !channel.isActive() || raw != null) return;
     startResponse(ex, head);
     ctx.write(head, ctx.voidPromise());
   }
@@ -491,12 +567,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    * one, or null when aborting), then keeps the connection for the next request or closes it.
    */
   void complete(Exchange ex, HttpObject last, boolean abort) {
-    if (ex != running) {
+    if (ex != running || raw != null) {
       ReferenceCountUtil.release(last);
       return;
     }
     running = null;
     engine.countRequest(ex, last instanceof HttpResponse head ? head.status().code() : ex.status);
+    upgradeHeld = false; // answered without a hijack: what follows is HTTP again
     if (!channel.isActive()) {
       ReferenceCountUtil.release(last);
       return;
@@ -543,7 +620,8 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         (ChannelFutureListener)
             f -> {
               if (!channel.isActive()) return;
-              if (!f.isSuccess() || !(channel instanceof DuplexChannel duplex)) {
+              // A client that shut down its output has nothing more to send: no need to linger.
+              if (!f.isSuccess() || inputShutdown || !(channel instanceof DuplexChannel duplex)) {
                 channel.close();
                 return;
               }
@@ -561,13 +639,30 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         && !discarding
         && !headPending
         && !closing
+        && raw == null
         && channel.isActive()) {
+      if (inputShutdown) {
+        closeWhenWritten(); // half-closed: no request can come
+        return;
+      }
       setState(ConnectionState.IDLE);
       idleSince = System.nanoTime();
-      armTimer(
-          idleSince
-              + (engine.draining ? engine.lameDuckIdleGraceNanos : engine.keepAliveTimeoutNanos));
+      armTimer(idleDeadline());
     }
+  }
+
+  /**
+   * When this idle connection closes: after {@code keepAliveTimeout}, and in lame duck also once it
+   * has been idle for {@code lameDuckIdleGrace} counted from the later of its last response and the
+   * start of lame duck. A connection idle for long before the stop still gets the grace: a request
+   * the client sent just before it saw anything of the stop is served, not cut.
+   */
+  private long idleDeadline() {
+    long keepAlive = idleSince + engine.keepAliveTimeoutNanos;
+    if (!engine.draining) return keepAlive;
+    long since = idleSince - engine.lameDuckSince >= 0 ? idleSince : engine.lameDuckSince;
+    long grace = since + engine.lameDuckIdleGraceNanos;
+    return grace - keepAlive < 0 ? grace : keepAlive;
   }
 
   private void armTimer(long deadline) {
@@ -582,7 +677,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
 
   private void onTimer() {
     timer = null;
-    if (!channel.isActive() || closing) return;
+    if (!channel.isActive() || closing || raw != null) return;
     long now = System.nanoTime();
     if (headPending) {
       long deadline = headStart + engine.readHeaderTimeoutNanos;
@@ -611,9 +706,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       }
       armTimer(deadline);
     } else if (state == ConnectionState.IDLE) {
-      long deadline =
-          idleSince
-              + (engine.draining ? engine.lameDuckIdleGraceNanos : engine.keepAliveTimeoutNanos);
+      long deadline = idleDeadline();
       if (now - deadline >= 0) {
         stopReading();
         lingerAndClose(ctx.newSucceededFuture());
@@ -628,6 +721,56 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (prev == next || prev == ConnectionState.CLOSED) return;
     state = next;
     engine.tracker.connectionStateChanged(id, prev, next);
+  }
+
+  /** Whether {@code req} asks to switch protocols: what follows it may not be HTTP. */
+  private static boolean asksForUpgrade(HttpRequest req) {
+    return req.headers().contains(HttpHeaderNames.UPGRADE)
+        || HttpMethod.CONNECT.equals(req.method());
+  }
+
+  /**
+   * Event loop: hands the connection over to the handler of {@code ex} ({@code Response.hijack()}).
+   * The connection becomes HIJACKED (busy until it closes); the HTTP codec leaves the pipeline, and
+   * whatever it holds undecoded, then everything the socket receives, goes to the raw input. Fails
+   * if anything after the request was parsed as HTTP already: those bytes cannot be handed over.
+   */
+  void hijack(Exchange ex, CompletableFuture<RawConnection> result) {
+    if (ex != running || !channel.isActive()) {
+      result.completeExceptionally(new ClientGoneException());
+      return;
+    }
+    String refusal = null;
+    if (ex.responseStarted || ex.timedOut) {
+      refusal = "response already committed";
+    } else if (receiving == ex) {
+      refusal = "the request body has not been received completely";
+    } else if (closing || receiving != null || !waiting.isEmpty() || codec.decoder().partial) {
+      refusal =
+          "the client sent more HTTP after this request; a client that switches protocols must send"
+              + " Upgrade";
+    }
+    if (refusal != null) {
+      result.completeExceptionally(new IllegalStateException("cannot hijack: " + refusal));
+      return;
+    }
+    raw = new RawConnection(this);
+    upgradeHeld = false;
+    headPending = false;
+    if (timer != null) {
+      timer.cancel(false);
+      timer = null;
+    }
+    setState(ConnectionState.HIJACKED);
+    // The caller may speak a protocol where one side stops sending first.
+    channel.config().setOption(ChannelOption.ALLOW_HALF_CLOSURE, true);
+    ChannelPipeline pipeline = channel.pipeline();
+    if (rawCtx != null && !rawCtx.isRemoved()) pipeline.remove(rawCtx.handler());
+    readingPaused = false;
+    channel.config().setAutoRead(true); // raw pauses it again while its input is full
+    // Removing the decoder passes what it holds undecoded to channelRead, which gives it to raw.
+    pipeline.remove(codec);
+    result.complete(raw);
   }
 
   /** Closes the connection now, from any thread; the running handler is interrupted. */
@@ -656,7 +799,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    * client that a streamed body is incomplete.
    */
   private void onDeadline(Exchange ex) {
-    if (ex != running || !channel.isActive()) return;
+    if (ex != running || !channel.isActive() || raw != null) return;
     ex.timedOut = true;
     if (ex.responseStarted) {
       complete(ex, null, true);
@@ -677,19 +820,20 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   /**
    * Event loop: the server entered lame duck. A request running or pipelined is served, its
    * response saying {@code Connection: close}. An idle keep-alive connection is closed once it has
-   * been idle for {@code lameDuckIdleGrace}: a client that reuses it within that grace is served
-   * (with {@code Connection: close}) rather than racing our close.
+   * been idle for {@code lameDuckIdleGrace} (see {@link #idleDeadline()}): a client that reuses it
+   * within that grace is served (with {@code Connection: close}) rather than racing our close.
    */
   void enterLameDuck() {
-    if (!channel.isActive() || closing) return;
-    if (state == ConnectionState.IDLE) {
-      armTimer(idleSince + engine.lameDuckIdleGraceNanos);
-    }
+    if (!channel.isActive() || closing || raw != null) return;
+    if (state == ConnectionState.IDLE) armTimer(idleDeadline());
   }
 
-  /** Whether the connection should close after the response now being sent, in lame duck. */
+  /**
+   * Whether the connection should close after the response now being sent: in lame duck, or once
+   * the client shut down its output, when no other request is pending.
+   */
   private boolean drainingAndNothingPending() {
-    return engine.draining
+    return (engine.draining || inputShutdown)
         && waiting.isEmpty()
         && !headPending
         && receiving == null
@@ -699,6 +843,11 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   /** For tests: requests decoded and waiting for the one running. */
   int waitingCount() {
     return waiting.size();
+  }
+
+  /** For tests: the connection as its handler took it over, or null. */
+  RawConnection hijacked() {
+    return raw;
   }
 
   /** For tests: whether reading is paused (backpressure). */
@@ -717,7 +866,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
    * read; not once its response has started.
    */
   void writeContinue(Exchange ex) {
-    if (ex != running || ex.responseStarted || closing || !channel.isActive()) return;
+    if (ex != running || ex.responseStarted || closing || raw != null || !channel.isActive()) {
+      return;
+    }
     ctx.writeAndFlush(
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER),

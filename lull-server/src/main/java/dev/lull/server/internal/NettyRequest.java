@@ -1,6 +1,7 @@
 package dev.lull.server.internal;
 
 import dev.lull.server.Request;
+import dev.lull.server.RouteOptions;
 import io.netty.handler.codec.http.HttpHeaders;
 import io.netty.handler.codec.http.QueryStringDecoder;
 import java.io.InputStream;
@@ -14,7 +15,7 @@ import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
 
-final class NettyRequest implements Request, MatchedRoute {
+final class NettyRequest implements Request, MatchedRoute, RouteControl {
   private final Exchange ex;
   private final HttpHeaders headers;
   private QueryStringDecoder uri;
@@ -43,6 +44,11 @@ final class NettyRequest implements Request, MatchedRoute {
   @Override
   public void matchedRoute(String pattern) {
     ex.route = pattern;
+  }
+
+  @Override
+  public void applyRouteOptions(RouteOptions options) {
+    ex.applyRouteOptions(options);
   }
 
   @Override

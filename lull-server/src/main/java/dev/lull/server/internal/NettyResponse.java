@@ -1,6 +1,7 @@
 package dev.lull.server.internal;
 
 import dev.lull.core.CancellationCause;
+import dev.lull.server.Hijacked;
 import dev.lull.server.Response;
 import io.netty.buffer.ByteBuf;
 import io.netty.buffer.Unpooled;
@@ -25,6 +26,8 @@ import java.io.InterruptedIOException;
 import java.io.OutputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.CompletionException;
 import java.util.concurrent.RejectedExecutionException;
 
 /** The response side of an exchange; used by the handler thread only. */
@@ -157,6 +160,35 @@ final class NettyResponse implements Response {
       stream = new BodyStream(Math.max(ex.conn.engine.settings.responseBufferSize(), 1));
     }
     return stream;
+  }
+
+  @Override
+  public Hijacked hijack() {
+    checkNotCommitted();
+    if (stream != null && (stream.count > 0 || stream.closed)) {
+      throw new IllegalStateException("body() was already written to");
+    }
+    if (ex.isGone()) throw new UncheckedIOException(new ClientGoneException());
+    CompletableFuture<RawConnection> taken = new CompletableFuture<>();
+    try {
+      channel.eventLoop().execute(() -> ex.conn.hijack(ex, taken));
+    } catch (RejectedExecutionException e) {
+      throw new UncheckedIOException(new ClientGoneException());
+    }
+    RawConnection raw;
+    try {
+      raw = taken.join(); // the event loop answers at once; not interruptible, so nothing leaks
+    } catch (CompletionException e) {
+      if (e.getCause() instanceof IllegalStateException refused) {
+        throw new IllegalStateException(refused.getMessage(), refused);
+      }
+      throw new UncheckedIOException(new ClientGoneException());
+    }
+    // Lull sends nothing more for this request, whatever the handler does next.
+    committed = true;
+    completed = true;
+    if (stream != null) stream.closed = true;
+    return raw;
   }
 
   /** After the handler returned: completes a response the handler left open. */

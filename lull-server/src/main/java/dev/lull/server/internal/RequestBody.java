@@ -11,10 +11,13 @@ import java.util.concurrent.locks.ReentrantLock;
 /**
  * A request body as a blocking stream: the event loop offers chunks, the handler thread reads them.
  * The connection stops reading while more than {@link HttpConnection#BODY_HIGH_WATER} bytes wait
- * here, and resumes when the handler has read them down below the low-water mark.
+ * here, and resumes when the handler has read them down below the low-water mark. Also the input of
+ * a hijacked connection.
  */
 final class RequestBody extends InputStream {
-  private final Exchange exchange;
+  private final String what;
+  private final Runnable beforeRead;
+  private final Runnable belowLowWater;
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition changed = lock.newCondition();
   private final ArrayDeque<ByteBuf> chunks = new ArrayDeque<>();
@@ -24,7 +27,19 @@ final class RequestBody extends InputStream {
   private IOException failure;
 
   RequestBody(Exchange exchange) {
-    this.exchange = exchange;
+    this("the request body", exchange::beforeBodyRead, exchange::resumeReading);
+  }
+
+  /**
+   * @param what what is read, for error messages
+   * @param beforeRead runs on the reading thread before every read (sends 100 Continue)
+   * @param belowLowWater runs on the reading thread when a read takes the buffered bytes below the
+   *     low-water mark: the connection may read again
+   */
+  RequestBody(String what, Runnable beforeRead, Runnable belowLowWater) {
+    this.what = what;
+    this.beforeRead = beforeRead;
+    this.belowLowWater = belowLowWater;
   }
 
   /** Event loop: a chunk arrived; takes ownership of {@code buf}. */
@@ -66,6 +81,24 @@ final class RequestBody extends InputStream {
     }
   }
 
+  /**
+   * The connection is gone: releases what is buffered (as the kernel drops unread bytes of a reset
+   * socket) and fails every later read with {@code e}. For a hijacked connection, whose reader may
+   * have been abandoned.
+   */
+  void abort(IOException e) {
+    lock.lock();
+    try {
+      ByteBuf b;
+      while ((b = chunks.poll()) != null) b.release();
+      buffered = 0;
+      if (failure == null) failure = e;
+      changed.signalAll();
+    } finally {
+      lock.unlock();
+    }
+  }
+
   int buffered() {
     lock.lock();
     try {
@@ -95,7 +128,7 @@ final class RequestBody extends InputStream {
   public int read(byte[] b, int off, int len) throws IOException {
     java.util.Objects.checkFromIndexSize(off, len, b.length);
     if (len == 0) return 0;
-    exchange.beforeBodyRead();
+    beforeRead.run();
     boolean resume;
     int n;
     lock.lock();
@@ -105,10 +138,10 @@ final class RequestBody extends InputStream {
           changed.await();
         } catch (InterruptedException e) {
           Thread.currentThread().interrupt();
-          throw new InterruptedIOException("interrupted while reading the request body");
+          throw new InterruptedIOException("interrupted while reading " + what);
         }
       }
-      if (closed) throw new IOException("request body closed");
+      if (closed) throw new IOException(what + " is closed");
       if (chunks.isEmpty()) {
         if (failure != null) throw failure;
         return -1;
@@ -126,7 +159,7 @@ final class RequestBody extends InputStream {
     } finally {
       lock.unlock();
     }
-    if (resume) exchange.resumeReading();
+    if (resume) belowLowWater.run();
     return n;
   }
 
