@@ -274,13 +274,8 @@ final class DemoCommand implements Callable<Integer> {
   }
 
   private static String adminUrl(BoundListener l) {
-    if (l.address() instanceof java.net.InetSocketAddress inet) {
-      String host = inet.getHostString();
-      return "http://"
-          + (host.contains(":") ? "[" + host + "]" : host)
-          + ":"
-          + inet.getPort()
-          + "/status";
+    if (l.address() instanceof java.net.InetSocketAddress) {
+      return "http://" + addressText(l) + "/status";
     }
     return l.address() + " (GET /status)";
   }
