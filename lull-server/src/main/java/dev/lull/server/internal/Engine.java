@@ -6,6 +6,7 @@ import dev.lull.core.ConnectionState;
 import dev.lull.core.spi.Drainable;
 import dev.lull.server.BoundListener;
 import dev.lull.server.ListenerSpec;
+import dev.lull.server.Scheduling;
 import dev.lull.server.internal.admin.InFlight;
 import dev.lull.server.internal.admin.RequestMetrics;
 import io.netty.bootstrap.ServerBootstrap;
@@ -46,7 +47,9 @@ public final class Engine implements Drainable {
 
   final Settings settings;
   final Transport transport = Transport.best();
-  final ThreadFactory handlerThreads = Thread.ofVirtual().name("lull-handler-", 0).factory();
+
+  /** Where handler threads run unless their route says otherwise; see {@link Carriers}. */
+  final Scheduling scheduling;
 
   /** Runs a request's onCancel callbacks when the cancellation comes from an event loop. */
   final ThreadFactory cancelThreads = Thread.ofVirtual().name("lull-cancel-", 0).factory();
@@ -81,6 +84,7 @@ public final class Engine implements Drainable {
   public Engine(Settings settings, ActivityTracker tracker) {
     this.settings = settings;
     this.tracker = tracker;
+    this.scheduling = Carriers.effective(settings.scheduling());
     this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
     this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
     this.lameDuckIdleGraceNanos = settings.lameDuckIdleGrace().toNanos();

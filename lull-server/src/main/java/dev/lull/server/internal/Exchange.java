@@ -3,6 +3,7 @@ package dev.lull.server.internal;
 import dev.lull.core.CancellationCause;
 import dev.lull.core.Context;
 import dev.lull.server.RouteOptions;
+import dev.lull.server.Scheduling;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
@@ -13,13 +14,15 @@ import io.netty.handler.codec.http.HttpUtil;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadFactory;
+import java.util.concurrent.Executor;
+import java.util.concurrent.RejectedExecutionException;
+import java.util.concurrent.locks.LockSupport;
 
 /**
  * One request and its response. Created on the event loop when a request head arrives, run on its
  * own virtual thread when its turn on the connection comes.
  */
-final class Exchange implements Runnable {
+final class Exchange implements Runnable, Executor {
   private static final System.Logger LOG = System.getLogger("dev.lull.server");
 
   final HttpConnection conn;
@@ -44,6 +47,14 @@ final class Exchange implements Runnable {
   private volatile boolean continueSent;
   private volatile boolean gone;
   private volatile Thread thread;
+
+  /**
+   * Where its handler thread runs ({@link #execute}): the JDK's shared scheduler, or (false) the
+   * connection's event loop. Changed by the handler thread only (a route's options).
+   */
+  private volatile boolean shared;
+
+  private volatile boolean moving; // moveTo waits for the event loop to wake it
 
   // Cancellation. The cause is set once, under this lock, whichever comes first of the cause and
   // the context: most handlers never ask for the context, so it is made on first use; a deadline
@@ -79,6 +90,7 @@ final class Exchange implements Runnable {
     this.declaredLength = HttpUtil.getContentLength(request, -1L);
     // Before the thread starts: a cancellation that comes before run() must interrupt it too.
     this.interruptOnCancel = conn.engine.settings.interruptOnCancel();
+    this.shared = conn.engine.scheduling == Scheduling.SHARED;
   }
 
   /** A request that gets {@code status} and closes the connection; no handler sees it. */
@@ -97,10 +109,78 @@ final class Exchange implements Runnable {
     return new Exchange(conn, request, status);
   }
 
-  void start(ThreadFactory threads) {
-    Thread t = threads.newThread(this);
+  void start() {
+    Thread t = Carriers.newThread(this);
     thread = t;
     t.start();
+  }
+
+  /**
+   * The scheduler of its handler thread (when {@link Carriers} could give it one): runs each
+   * stretch of the thread, from its start or an unpark to its next park, on the connection's event
+   * loop, or on the JDK's shared scheduler when the route asked for it. When the event loops have
+   * shut down (the kill timeout passed while the handler was parked) the thread still runs to its
+   * end, on the shared scheduler: a virtual thread whose scheduler refuses it would never run
+   * again.
+   */
+  @Override
+  public void execute(Runnable continuation) {
+    if (!shared) {
+      try {
+        conn.channel.eventLoop().execute(continuation);
+        return;
+      } catch (RejectedExecutionException e) {
+        shared = true;
+      }
+    }
+    Carriers.SHARED.execute(continuation);
+  }
+
+  /**
+   * Handler thread: from now on the thread runs where {@code scheduling} says; it yields so that
+   * its next stretch starts there. Does nothing where event-loop scheduling is not available.
+   */
+  void moveTo(Scheduling scheduling) {
+    boolean toShared = scheduling == Scheduling.SHARED;
+    if (shared == toShared || !Carriers.eventLoopAvailable()) return;
+    shared = toShared;
+    if (toShared) {
+      Thread.yield(); // from the event loop, the JDK resubmits the thread through execute()
+      return;
+    }
+    // On a carrier of the shared pool the JDK resubmits a yielding thread to that pool directly
+    // (VirtualThread.afterYield), and so it does a thread woken while it was still parking. So the
+    // thread parks, and the event loop wakes it once it is parked: that resubmits it through
+    // execute(), to the loop.
+    Thread me = Thread.currentThread();
+    moving = true;
+    if (!wakeOnEventLoop(me)) return;
+    boolean interrupted = false;
+    while (moving) {
+      if (Thread.interrupted()) interrupted = true; // else park would return at once
+      LockSupport.park(this);
+    }
+    if (interrupted) me.interrupt();
+  }
+
+  /** Any thread: has the event loop unpark {@code t} once it has parked; false if no loop runs. */
+  private boolean wakeOnEventLoop(Thread t) {
+    try {
+      conn.channel
+          .eventLoop()
+          .execute(
+              () -> {
+                if (t.getState() == Thread.State.WAITING || !wakeOnEventLoop(t)) {
+                  moving = false;
+                  LockSupport.unpark(t);
+                }
+              });
+      return true;
+    } catch (RejectedExecutionException e) {
+      shared = true; // the event loops are gone: it stays where it is
+      moving = false;
+      return false;
+    }
   }
 
   @Override
@@ -157,6 +237,7 @@ final class Exchange implements Runnable {
     options.interruptOnCancel().ifPresent(v -> interruptOnCancel = v);
     options.timeoutStatus().ifPresent(v -> deadlineStatus = v);
     options.timeout().ifPresent(this::applyDeadline);
+    options.scheduling().ifPresent(this::moveTo); // last: it may change threads
   }
 
   /**
