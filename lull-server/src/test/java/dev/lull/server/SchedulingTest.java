@@ -131,6 +131,51 @@ class SchedulingTest {
   }
 
   /**
+   * A route left on the event loop that computes for 50 ms: after that stretch the rest of its
+   * request runs on the shared scheduler, the engine counts it and names the route once; a quick
+   * route stays on the loop.
+   */
+  @Test
+  void aStretchThatHoldsTheEventLoopMovesTheRestOfItsRequestOff() throws Exception {
+    AtomicReference<String> during = new AtomicReference<>();
+    AtomicReference<String> after = new AtomicReference<>();
+    AtomicReference<String> quick = new AtomicReference<>();
+    Router router =
+        Router.builder()
+            .get(
+                "/busy",
+                (req, res) -> {
+                  during.set(carrier());
+                  long end = System.nanoTime() + TimeUnit.MILLISECONDS.toNanos(50);
+                  while (System.nanoTime() - end < 0) Thread.onSpinWait();
+                  Thread.yield(); // the end of the stretch: resubmitted through the scheduler
+                  after.set(carrier());
+                  res.send("busy");
+                })
+            .get(
+                "/quick",
+                (req, res) -> {
+                  Thread.yield();
+                  quick.set(carrier());
+                  res.send("quick");
+                })
+            .build();
+    try (LogCapture logs = LogCapture.lull();
+        TestServer t = TestServer.start(router)) {
+      assertThat(t.get("/busy").body()).isEqualTo("busy");
+      assertThat(t.get("/busy").body()).isEqualTo("busy");
+      assertThat(t.get("/quick").body()).isEqualTo("quick");
+      assertThat(t.server.engine().loopHolds()).isEqualTo(2);
+      assertThat(logs.problems())
+          .singleElement()
+          .satisfies(r -> assertThat(r.getMessage()).startsWith("GET /busy held an event loop"));
+    }
+    assertThat(during.get()).startsWith("lull-io-");
+    assertThat(after.get()).startsWith("ForkJoinPool");
+    assertThat(quick.get()).startsWith("lull-io-");
+  }
+
+  /**
    * A handler parked when the kill timeout passes and the event loops shut down still runs to its
    * end when it wakes: its next stretch goes to the shared scheduler instead of a dead loop.
    */

@@ -91,6 +91,39 @@ public final class Engine implements Drainable {
     for (int i = 0; i < cancellations.length; i++) cancellations[i] = new LongAdder();
   }
 
+  /**
+   * How long one stretch of a handler (from a start or an unpark to the next park) may run on an
+   * event loop before the rest of its request moves to the shared scheduler: Go preempts a
+   * goroutine after the same 10 ms.
+   */
+  static final long LOOP_HOLD_LIMIT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  private final LongAdder loopHolds = new LongAdder();
+  private final Set<String> loopHoldRoutes = ConcurrentHashMap.newKeySet();
+
+  /** Event loop: {@code ex}'s handler held it for {@code nanos}; counted, its route named once. */
+  void loopHeld(Exchange ex, long nanos) {
+    loopHolds.increment();
+    String route = ex.request.method().name() + " " + (ex.route != null ? ex.route : "(no route)");
+    if (loopHoldRoutes.size() < 100 && loopHoldRoutes.add(route)) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          route
+              + " held an event loop for "
+              + TimeUnit.NANOSECONDS.toMillis(nanos)
+              + " ms; such requests finish on the shared scheduler. Give the route"
+              + " RouteOptions.scheduling(SHARED) if it computes, reads files or runs processes.");
+    }
+  }
+
+  /**
+   * How many requests held an event loop longer than 10 ms in one stretch (and then moved to the
+   * shared scheduler) since the engine was made. Any thread; cheap.
+   */
+  public long loopHolds() {
+    return loopHolds.sum();
+  }
+
   /** Any thread: a request was cancelled with {@code why} (counted once per request). */
   void countCancelled(CancellationCause why) {
     cancellations[why.ordinal()].increment();

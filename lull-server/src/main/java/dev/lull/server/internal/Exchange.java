@@ -56,6 +56,11 @@ final class Exchange implements Runnable, Executor {
 
   private volatile boolean moving; // moveTo waits for the event loop to wake it
 
+  private volatile Runnable continuation; // the handler thread's task, once it ran on the loop
+  private final Runnable stretch = this::runStretch;
+  private volatile long stretchBegan; // System.nanoTime() at the start of the running stretch, or 0
+  private boolean heldLoop; // event loop only: counted as holding its loop
+
   // Cancellation. The cause is set once, under this lock, whichever comes first of the cause and
   // the context: most handlers never ask for the context, so it is made on first use; a deadline
   // makes it early. A deadline is a timer context (a child with withTimeout) that the handler never
@@ -126,14 +131,45 @@ final class Exchange implements Runnable, Executor {
   @Override
   public void execute(Runnable continuation) {
     if (!shared) {
-      try {
-        conn.channel.eventLoop().execute(continuation);
-        return;
-      } catch (RejectedExecutionException e) {
-        shared = true;
+      // Called at the end of a stretch (a yield, a park woken at once) by the event loop itself:
+      // a stretch that held the loop too long sends the rest elsewhere.
+      long began = stretchBegan;
+      if (began == 0 || System.nanoTime() - began <= Engine.LOOP_HOLD_LIMIT_NANOS) {
+        this.continuation = continuation; // the thread's, the same at every stretch
+        try {
+          conn.channel.eventLoop().execute(stretch);
+          return;
+        } catch (RejectedExecutionException e) {
+          // the event loops have shut down
+        }
       }
+      shared = true;
     }
     Carriers.SHARED.execute(continuation);
+  }
+
+  /**
+   * Event loop: runs one stretch of the handler thread. One that held the loop longer than {@link
+   * Engine#LOOP_HOLD_LIMIT_NANOS} (a computation, a file read, native code) sends the rest of the
+   * request to the shared scheduler ({@link #execute}); the engine counts such requests and names
+   * their route once.
+   */
+  private void runStretch() {
+    long began = System.nanoTime();
+    stretchBegan = began;
+    try {
+      continuation.run();
+    } finally {
+      stretchBegan = 0;
+    }
+    long held = System.nanoTime() - began;
+    if (held > Engine.LOOP_HOLD_LIMIT_NANOS) {
+      shared = true;
+      if (!heldLoop) {
+        heldLoop = true;
+        conn.engine.loopHeld(this, held);
+      }
+    }
   }
 
   /**
