@@ -94,25 +94,31 @@ public final class Engine implements Drainable {
   /**
    * How long one stretch of a handler (from a start or an unpark to the next park) may run on an
    * event loop before the rest of its request moves to the shared scheduler: Go preempts a
-   * goroutine after the same 10 ms.
+   * goroutine after the same 10 ms. Wall time: on an overloaded machine a stretch the OS preempted
+   * counts too, and the only effect is that the rest of that request runs on the shared scheduler.
    */
   static final long LOOP_HOLD_LIMIT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
 
   private final LongAdder loopHolds = new LongAdder();
-  private final Set<String> loopHoldRoutes = ConcurrentHashMap.newKeySet();
+  private final ConcurrentHashMap<String, Integer> loopHoldsByRoute = new ConcurrentHashMap<>();
 
-  /** Event loop: {@code ex}'s handler held it for {@code nanos}; counted, its route named once. */
+  /**
+   * Event loop: {@code ex}'s handler held it for {@code nanos}. Counted; the second time a route
+   * does it, it is named in a warning (once: the first time may be a cold start loading classes).
+   */
   void loopHeld(Exchange ex, long nanos) {
     loopHolds.increment();
     String route = ex.request.method().name() + " " + (ex.route != null ? ex.route : "(no route)");
-    if (loopHoldRoutes.size() < 100 && loopHoldRoutes.add(route)) {
+    if (loopHoldsByRoute.size() >= 1000 && !loopHoldsByRoute.containsKey(route)) return;
+    if (loopHoldsByRoute.merge(route, 1, Integer::sum) == 2) {
       LOG.log(
           System.Logger.Level.WARNING,
           route
               + " held an event loop for "
               + TimeUnit.NANOSECONDS.toMillis(nanos)
-              + " ms; such requests finish on the shared scheduler. Give the route"
-              + " RouteOptions.scheduling(SHARED) if it computes, reads files or runs processes.");
+              + " ms (the second of its requests to hold one over 10 ms); such requests finish on"
+              + " the shared scheduler. Give the route RouteOptions.scheduling(SHARED) if it"
+              + " computes, reads files or runs processes.");
     }
   }
 

@@ -14,15 +14,12 @@ import io.netty.handler.codec.http.HttpUtil;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.Executor;
-import java.util.concurrent.RejectedExecutionException;
-import java.util.concurrent.locks.LockSupport;
 
 /**
  * One request and its response. Created on the event loop when a request head arrives, run on its
  * own virtual thread when its turn on the connection comes.
  */
-final class Exchange implements Runnable, Executor {
+final class Exchange implements Runnable {
   private static final System.Logger LOG = System.getLogger("dev.lull.server");
 
   final HttpConnection conn;
@@ -48,18 +45,8 @@ final class Exchange implements Runnable, Executor {
   private volatile boolean gone;
   private volatile Thread thread;
 
-  /**
-   * Where its handler thread runs ({@link #execute}): the JDK's shared scheduler, or (false) the
-   * connection's event loop. Changed by the handler thread only (a route's options).
-   */
-  private volatile boolean shared;
-
-  private volatile boolean moving; // moveTo waits for the event loop to wake it
-
-  private volatile Runnable continuation; // the handler thread's task, once it ran on the loop
-  private final Runnable stretch = this::runStretch;
-  private volatile long stretchBegan; // System.nanoTime() at the start of the running stretch, or 0
-  private boolean heldLoop; // event loop only: counted as holding its loop
+  /** The scheduler of its handler thread; null for an error exchange, which has no handler. */
+  private final HandlerScheduler scheduler;
 
   // Cancellation. The cause is set once, under this lock, whichever comes first of the cause and
   // the context: most handlers never ask for the context, so it is made on first use; a deadline
@@ -95,7 +82,7 @@ final class Exchange implements Runnable, Executor {
     this.declaredLength = HttpUtil.getContentLength(request, -1L);
     // Before the thread starts: a cancellation that comes before run() must interrupt it too.
     this.interruptOnCancel = conn.engine.settings.interruptOnCancel();
-    this.shared = conn.engine.scheduling == Scheduling.SHARED;
+    this.scheduler = new HandlerScheduler(this, conn.engine.scheduling == Scheduling.SHARED);
   }
 
   /** A request that gets {@code status} and closes the connection; no handler sees it. */
@@ -108,6 +95,7 @@ final class Exchange implements Runnable, Executor {
     this.expectContinue = false;
     this.declaredLength = -1;
     this.closeAfter = true;
+    this.scheduler = null;
   }
 
   static Exchange error(HttpConnection conn, HttpRequest request, HttpResponseStatus status) {
@@ -115,61 +103,9 @@ final class Exchange implements Runnable, Executor {
   }
 
   void start() {
-    Thread t = Carriers.newThread(this);
+    Thread t = Carriers.newThread(scheduler, this);
     thread = t;
     t.start();
-  }
-
-  /**
-   * The scheduler of its handler thread (when {@link Carriers} could give it one): runs each
-   * stretch of the thread, from its start or an unpark to its next park, on the connection's event
-   * loop, or on the JDK's shared scheduler when the route asked for it. When the event loops have
-   * shut down (the kill timeout passed while the handler was parked) the thread still runs to its
-   * end, on the shared scheduler: a virtual thread whose scheduler refuses it would never run
-   * again.
-   */
-  @Override
-  public void execute(Runnable continuation) {
-    if (!shared) {
-      // Called at the end of a stretch (a yield, a park woken at once) by the event loop itself:
-      // a stretch that held the loop too long sends the rest elsewhere.
-      long began = stretchBegan;
-      if (began == 0 || System.nanoTime() - began <= Engine.LOOP_HOLD_LIMIT_NANOS) {
-        this.continuation = continuation; // the thread's, the same at every stretch
-        try {
-          conn.channel.eventLoop().execute(stretch);
-          return;
-        } catch (RejectedExecutionException e) {
-          // the event loops have shut down
-        }
-      }
-      shared = true;
-    }
-    Carriers.SHARED.execute(continuation);
-  }
-
-  /**
-   * Event loop: runs one stretch of the handler thread. One that held the loop longer than {@link
-   * Engine#LOOP_HOLD_LIMIT_NANOS} (a computation, a file read, native code) sends the rest of the
-   * request to the shared scheduler ({@link #execute}); the engine counts such requests and names
-   * their route once.
-   */
-  private void runStretch() {
-    long began = System.nanoTime();
-    stretchBegan = began;
-    try {
-      continuation.run();
-    } finally {
-      stretchBegan = 0;
-    }
-    long held = System.nanoTime() - began;
-    if (held > Engine.LOOP_HOLD_LIMIT_NANOS) {
-      shared = true;
-      if (!heldLoop) {
-        heldLoop = true;
-        conn.engine.loopHeld(this, held);
-      }
-    }
   }
 
   /**
@@ -177,46 +113,7 @@ final class Exchange implements Runnable, Executor {
    * its next stretch starts there. Does nothing where event-loop scheduling is not available.
    */
   void moveTo(Scheduling scheduling) {
-    boolean toShared = scheduling == Scheduling.SHARED;
-    if (shared == toShared || !Carriers.eventLoopAvailable()) return;
-    shared = toShared;
-    if (toShared) {
-      Thread.yield(); // from the event loop, the JDK resubmits the thread through execute()
-      return;
-    }
-    // On a carrier of the shared pool the JDK resubmits a yielding thread to that pool directly
-    // (VirtualThread.afterYield), and so it does a thread woken while it was still parking. So the
-    // thread parks, and the event loop wakes it once it is parked: that resubmits it through
-    // execute(), to the loop.
-    Thread me = Thread.currentThread();
-    moving = true;
-    if (!wakeOnEventLoop(me)) return;
-    boolean interrupted = false;
-    while (moving) {
-      if (Thread.interrupted()) interrupted = true; // else park would return at once
-      LockSupport.park(this);
-    }
-    if (interrupted) me.interrupt();
-  }
-
-  /** Any thread: has the event loop unpark {@code t} once it has parked; false if no loop runs. */
-  private boolean wakeOnEventLoop(Thread t) {
-    try {
-      conn.channel
-          .eventLoop()
-          .execute(
-              () -> {
-                if (t.getState() == Thread.State.WAITING || !wakeOnEventLoop(t)) {
-                  moving = false;
-                  LockSupport.unpark(t);
-                }
-              });
-      return true;
-    } catch (RejectedExecutionException e) {
-      shared = true; // the event loops are gone: it stays where it is
-      moving = false;
-      return false;
-    }
+    scheduler.moveTo(scheduling);
   }
 
   @Override
@@ -242,6 +139,7 @@ final class Exchange implements Runnable, Executor {
       }
       body.close();
       thread = null;
+      scheduler.handlerFinished();
       if (toRelease != null) for (Context c : toRelease) c.release();
     }
   }
