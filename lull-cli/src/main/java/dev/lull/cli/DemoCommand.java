@@ -11,6 +11,7 @@ import dev.lull.server.BoundListener;
 import dev.lull.server.Hijacked;
 import dev.lull.server.RouteOptions;
 import dev.lull.server.Router;
+import dev.lull.server.Scheduling;
 import dev.lull.server.Server;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
@@ -142,6 +143,16 @@ final class DemoCommand implements Callable<Integer> {
   String requestTimeout;
 
   @Option(
+      names = "--scheduling",
+      paramLabel = "WHERE",
+      description =
+          "Where handlers' virtual threads run: event-loop (on their connection's event loop,"
+              + " where the JVM allows it) or shared (the JDK's scheduler). Routes that compute,"
+              + " run processes or write files use shared either way (default: ${DEFAULT-VALUE}).",
+      defaultValue = "event-loop")
+  String scheduling;
+
+  @Option(
       names = "--admin",
       paramLabel = "LISTENER",
       description = {
@@ -220,7 +231,8 @@ final class DemoCommand implements Callable<Integer> {
           .stopTimeout(duration("--stop-timeout", stopTimeout))
           .killTimeout(duration("--kill-timeout", killTimeout))
           .drainDelay(duration("--drain-delay", drainDelay))
-          .requestTimeout(duration("--request-timeout", requestTimeout));
+          .requestTimeout(duration("--request-timeout", requestTimeout))
+          .scheduling(scheduling(scheduling));
     } catch (IllegalArgumentException e) {
       throw new ConfigException(e.getMessage());
     }
@@ -329,6 +341,17 @@ final class DemoCommand implements Callable<Integer> {
     }
   }
 
+  private static final RouteOptions SHARED =
+      RouteOptions.builder().scheduling(Scheduling.SHARED).build();
+
+  private static Scheduling scheduling(String value) {
+    return switch (value) {
+      case "event-loop" -> Scheduling.EVENT_LOOP;
+      case "shared" -> Scheduling.SHARED;
+      default -> throw new ConfigException("--scheduling: event-loop or shared, not " + value);
+    };
+  }
+
   static Router routes() {
     return routesBuilder().build();
   }
@@ -364,8 +387,8 @@ final class DemoCommand implements Callable<Integer> {
               Thread.sleep(d);
               res.send("slept " + Durations.format(d) + "\n");
             })
-        .get(
-            "/exec/sleep",
+        .route(
+            "GET /exec/sleep",
             (req, res) -> {
               // A subprocess bound to the request: cancelled (client gone, deadline, stop) means
               // killed, with its children. The argument list is fixed; request data is only a
@@ -391,9 +414,11 @@ final class DemoCommand implements Callable<Integer> {
                       Subprocess.DEFAULT_GRACE);
               int code = p.waitFor();
               res.send("sleep exited " + code + " (pid " + p.pid() + ")\n");
-            })
-        .get(
-            "/compute",
+            },
+            // Starting a process is a fork and exec in native code: not on an event loop.
+            SHARED)
+        .route(
+            "GET /compute",
             (req, res) -> {
               // Busy code is not woken by an interrupt: it checks its context between steps (a
               // cancelled context throws CancelledException, which ends the request quietly).
@@ -415,7 +440,9 @@ final class DemoCommand implements Callable<Integer> {
                 sum += spin(step, i);
               }
               res.send("computed " + steps + " steps (" + Long.toHexString(sum) + ")\n");
-            })
+            },
+            // Seconds of computing would hold up every connection of its event loop.
+            SHARED)
         .route(
             "GET /deadline",
             (req, res) -> {

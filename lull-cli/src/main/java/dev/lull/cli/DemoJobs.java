@@ -6,7 +6,9 @@ import dev.lull.jobs.Jobs;
 import dev.lull.jobs.LineChunks;
 import dev.lull.jobs.PermanentJobFailure;
 import dev.lull.jobs.Pipeline;
+import dev.lull.server.RouteOptions;
 import dev.lull.server.Router;
+import dev.lull.server.Scheduling;
 import java.io.InputStream;
 import java.util.LinkedHashMap;
 import java.util.Map;
@@ -45,8 +47,11 @@ public final class DemoJobs {
    * DELETE /jobs/{id}}) to {@code router}.
    */
   public static Router.Builder addRoutes(Router.Builder router, Jobs jobs) {
-    router.post("/jobs/csv", jobs.acceptHandler(CSV));
-    jobs.routes().forEach(router::route);
+    // Accepting a job writes and fsyncs its input and a row; the jobs API reads the store: both
+    // are file I/O through native code, kept off the event loops.
+    RouteOptions shared = RouteOptions.builder().scheduling(Scheduling.SHARED).build();
+    router.route("POST /jobs/csv", jobs.acceptHandler(CSV), shared);
+    jobs.routes().forEach((pattern, handler) -> router.route(pattern, handler, shared));
     return router;
   }
 

@@ -33,11 +33,13 @@ public final class RouteOptions {
   private final Duration timeout; // null: the server's requestTimeout
   private final Integer timeoutStatus; // null: 503, or what an enclosing route set
   private final Boolean interruptOnCancel; // null: the server's setting
+  private final Scheduling scheduling; // null: the server's setting
 
   private RouteOptions(Builder b) {
     this.timeout = b.timeout;
     this.timeoutStatus = b.timeoutStatus;
     this.interruptOnCancel = b.interruptOnCancel;
+    this.scheduling = b.scheduling;
   }
 
   public static Builder builder() {
@@ -50,6 +52,7 @@ public final class RouteOptions {
     b.timeout = timeout;
     b.timeoutStatus = timeoutStatus;
     b.interruptOnCancel = interruptOnCancel;
+    b.scheduling = scheduling;
     return b;
   }
 
@@ -72,17 +75,23 @@ public final class RouteOptions {
     return Optional.ofNullable(interruptOnCancel);
   }
 
+  /** Which threads carry the route's handler threads; empty: the server's setting. */
+  public Optional<Scheduling> scheduling() {
+    return Optional.ofNullable(scheduling);
+  }
+
   @Override
   public boolean equals(Object o) {
     return o instanceof RouteOptions r
         && Objects.equals(timeout, r.timeout)
         && Objects.equals(timeoutStatus, r.timeoutStatus)
-        && Objects.equals(interruptOnCancel, r.interruptOnCancel);
+        && Objects.equals(interruptOnCancel, r.interruptOnCancel)
+        && scheduling == r.scheduling;
   }
 
   @Override
   public int hashCode() {
-    return Objects.hash(timeout, timeoutStatus, interruptOnCancel);
+    return Objects.hash(timeout, timeoutStatus, interruptOnCancel, scheduling);
   }
 
   @Override
@@ -93,6 +102,8 @@ public final class RouteOptions {
         + (timeoutStatus == null ? "default" : timeoutStatus)
         + ", interruptOnCancel="
         + (interruptOnCancel == null ? "server's" : interruptOnCancel)
+        + ", scheduling="
+        + (scheduling == null ? "server's" : scheduling)
         + "}";
   }
 
@@ -101,6 +112,7 @@ public final class RouteOptions {
     private Duration timeout;
     private Integer timeoutStatus;
     private Boolean interruptOnCancel;
+    private Scheduling scheduling;
 
     private Builder() {}
 
@@ -131,6 +143,17 @@ public final class RouteOptions {
      */
     public Builder interruptOnCancel(boolean interrupt) {
       this.interruptOnCancel = interrupt;
+      return this;
+    }
+
+    /**
+     * Which threads carry the handler threads of this route: {@link Scheduling#SHARED} for a route
+     * that computes for long, reads files, runs processes or calls native code, on a server whose
+     * default is {@link Scheduling#EVENT_LOOP}. The request starts where the server's setting says
+     * and moves when the router has matched the route.
+     */
+    public Builder scheduling(Scheduling scheduling) {
+      this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
       return this;
     }
 

@@ -106,7 +106,9 @@ public final class Server implements AutoCloseable {
               Duration.ZERO,
               true,
               Duration.ofMillis(500),
-              Context.root(Ticker.system(), Scheduler.system()));
+              Context.root(Ticker.system(), Scheduler.system()),
+              // Scrapes read MXBeans and the status page renders HTML: they hold no event loop.
+              Scheduling.SHARED);
       engines.admin(
           new Engine(adminSettings, ActivityTracker.builder().build()), admin, b.adminPublic);
     } else {
@@ -245,6 +247,7 @@ public final class Server implements AutoCloseable {
     private Duration lameDuckIdleGrace = Duration.ofMillis(500);
     private Duration requestTimeout = Duration.ZERO;
     private boolean interruptOnCancel = true;
+    private Scheduling scheduling = Scheduling.EVENT_LOOP;
     private Context baseContext;
     private Ticker ticker = Ticker.system();
     private Scheduler scheduler = Scheduler.system();
@@ -404,6 +407,16 @@ public final class Server implements AutoCloseable {
     }
 
     /**
+     * Which threads carry the handlers' virtual threads: {@link Scheduling#EVENT_LOOP} (the
+     * default, where this JVM allows it) or {@link Scheduling#SHARED}. Routes can choose their own
+     * with {@link RouteOptions.Builder#scheduling(Scheduling)}.
+     */
+    public Builder scheduling(Scheduling scheduling) {
+      this.scheduling = Objects.requireNonNull(scheduling, "scheduling");
+      return this;
+    }
+
+    /**
      * The context every request's context derives its values from (as Go's {@code BaseContext}).
      * Its cancellation does not reach requests. Default: an empty context on the server's clock.
      */
@@ -534,7 +547,8 @@ public final class Server implements AutoCloseable {
               requestTimeout,
               interruptOnCancel,
               lameDuckIdleGrace,
-              base),
+              base,
+              scheduling),
           this);
     }
 

@@ -131,7 +131,11 @@ class CancellationTest {
 
   /** The first cancellation loads classes; the second is measured. */
   private void assertWakesSoonAfterClose(Blocker blocker) throws Exception {
-    try (TestServer t = TestServer.start(blocking(blocker))) {
+    assertWakesSoonAfterClose(blocker, Scheduling.EVENT_LOOP);
+  }
+
+  private void assertWakesSoonAfterClose(Blocker blocker, Scheduling scheduling) throws Exception {
+    try (TestServer t = TestServer.start(blocking(blocker), b -> b.scheduling(scheduling))) {
       closeMidRequest(t);
       Duration took = closeMidRequest(t);
       assertThat(took).as("woke after the client closed").isLessThan(WAKE_LIMIT);
@@ -186,7 +190,8 @@ class CancellationTest {
           } finally {
             p.destroyForcibly();
           }
-        });
+        },
+        Scheduling.SHARED); // starting a process is native work: not on an event loop
   }
 
   @Test

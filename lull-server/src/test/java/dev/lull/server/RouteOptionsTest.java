@@ -13,9 +13,11 @@ class RouteOptionsTest {
     assertThat(o.timeout()).isEmpty();
     assertThat(o.timeoutStatus()).isEmpty();
     assertThat(o.interruptOnCancel()).isEmpty();
+    assertThat(o.scheduling()).isEmpty();
     assertThat(o)
         .hasToString(
-            "RouteOptions{timeout=server's, timeoutStatus=default, interruptOnCancel=server's}");
+            "RouteOptions{timeout=server's, timeoutStatus=default, interruptOnCancel=server's,"
+                + " scheduling=server's}");
   }
 
   @Test
@@ -25,14 +27,19 @@ class RouteOptionsTest {
             .timeout(Duration.ofSeconds(2))
             .timeoutStatus(504)
             .interruptOnCancel(false)
+            .scheduling(Scheduling.SHARED)
             .build();
     assertThat(o.timeout()).contains(Duration.ofSeconds(2));
+    assertThat(o.scheduling()).contains(Scheduling.SHARED);
     assertThat(o.timeoutStatus()).hasValue(504);
     assertThat(o.interruptOnCancel()).contains(false);
     assertThat(o.newBuilder().build()).isEqualTo(o).hasSameHashCodeAs(o);
     assertThat(o.newBuilder().timeoutStatus(503).build()).isNotEqualTo(o);
+    assertThat(o.newBuilder().scheduling(Scheduling.EVENT_LOOP).build()).isNotEqualTo(o);
     assertThat(o)
-        .hasToString("RouteOptions{timeout=2s, timeoutStatus=504, interruptOnCancel=false}");
+        .hasToString(
+            "RouteOptions{timeout=2s, timeoutStatus=504, interruptOnCancel=false,"
+                + " scheduling=SHARED}");
   }
 
   @Test

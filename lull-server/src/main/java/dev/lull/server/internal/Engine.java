@@ -6,6 +6,7 @@ import dev.lull.core.ConnectionState;
 import dev.lull.core.spi.Drainable;
 import dev.lull.server.BoundListener;
 import dev.lull.server.ListenerSpec;
+import dev.lull.server.Scheduling;
 import dev.lull.server.internal.admin.InFlight;
 import dev.lull.server.internal.admin.RequestMetrics;
 import io.netty.bootstrap.ServerBootstrap;
@@ -46,7 +47,9 @@ public final class Engine implements Drainable {
 
   final Settings settings;
   final Transport transport = Transport.best();
-  final ThreadFactory handlerThreads = Thread.ofVirtual().name("lull-handler-", 0).factory();
+
+  /** Where handler threads run unless their route says otherwise; see {@link Carriers}. */
+  final Scheduling scheduling;
 
   /** Runs a request's onCancel callbacks when the cancellation comes from an event loop. */
   final ThreadFactory cancelThreads = Thread.ofVirtual().name("lull-cancel-", 0).factory();
@@ -81,10 +84,50 @@ public final class Engine implements Drainable {
   public Engine(Settings settings, ActivityTracker tracker) {
     this.settings = settings;
     this.tracker = tracker;
+    this.scheduling = Carriers.effective(settings.scheduling());
     this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
     this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
     this.lameDuckIdleGraceNanos = settings.lameDuckIdleGrace().toNanos();
     for (int i = 0; i < cancellations.length; i++) cancellations[i] = new LongAdder();
+  }
+
+  /**
+   * How long one stretch of a handler (from a start or an unpark to the next park) may run on an
+   * event loop before the rest of its request moves to the shared scheduler: Go preempts a
+   * goroutine after the same 10 ms. Wall time: on an overloaded machine a stretch the OS preempted
+   * counts too, and the only effect is that the rest of that request runs on the shared scheduler.
+   */
+  static final long LOOP_HOLD_LIMIT_NANOS = TimeUnit.MILLISECONDS.toNanos(10);
+
+  private final LongAdder loopHolds = new LongAdder();
+  private final ConcurrentHashMap<String, Integer> loopHoldsByRoute = new ConcurrentHashMap<>();
+
+  /**
+   * Event loop: {@code ex}'s handler held it for {@code nanos}. Counted; the second time a route
+   * does it, it is named in a warning (once: the first time may be a cold start loading classes).
+   */
+  void loopHeld(Exchange ex, long nanos) {
+    loopHolds.increment();
+    String route = ex.request.method().name() + " " + (ex.route != null ? ex.route : "(no route)");
+    if (loopHoldsByRoute.size() >= 1000 && !loopHoldsByRoute.containsKey(route)) return;
+    if (loopHoldsByRoute.merge(route, 1, Integer::sum) == 2) {
+      LOG.log(
+          System.Logger.Level.WARNING,
+          route
+              + " held an event loop for "
+              + TimeUnit.NANOSECONDS.toMillis(nanos)
+              + " ms (the second of its requests to hold one over 10 ms); such requests finish on"
+              + " the shared scheduler. Give the route RouteOptions.scheduling(SHARED) if it"
+              + " computes, reads files or runs processes.");
+    }
+  }
+
+  /**
+   * How many requests held an event loop longer than 10 ms in one stretch (and then moved to the
+   * shared scheduler) since the engine was made. Any thread; cheap.
+   */
+  public long loopHolds() {
+    return loopHolds.sum();
   }
 
   /** Any thread: a request was cancelled with {@code why} (counted once per request). */

@@ -3,6 +3,7 @@ package dev.lull.server.internal;
 import dev.lull.core.CancellationCause;
 import dev.lull.core.Context;
 import dev.lull.server.RouteOptions;
+import dev.lull.server.Scheduling;
 import io.netty.handler.codec.http.HttpHeaderNames;
 import io.netty.handler.codec.http.HttpHeaderValues;
 import io.netty.handler.codec.http.HttpMethod;
@@ -13,7 +14,6 @@ import io.netty.handler.codec.http.HttpUtil;
 import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
-import java.util.concurrent.ThreadFactory;
 
 /**
  * One request and its response. Created on the event loop when a request head arrives, run on its
@@ -44,6 +44,9 @@ final class Exchange implements Runnable {
   private volatile boolean continueSent;
   private volatile boolean gone;
   private volatile Thread thread;
+
+  /** The scheduler of its handler thread; null for an error exchange, which has no handler. */
+  private final HandlerScheduler scheduler;
 
   // Cancellation. The cause is set once, under this lock, whichever comes first of the cause and
   // the context: most handlers never ask for the context, so it is made on first use; a deadline
@@ -79,6 +82,7 @@ final class Exchange implements Runnable {
     this.declaredLength = HttpUtil.getContentLength(request, -1L);
     // Before the thread starts: a cancellation that comes before run() must interrupt it too.
     this.interruptOnCancel = conn.engine.settings.interruptOnCancel();
+    this.scheduler = new HandlerScheduler(this, conn.engine.scheduling == Scheduling.SHARED);
   }
 
   /** A request that gets {@code status} and closes the connection; no handler sees it. */
@@ -91,16 +95,25 @@ final class Exchange implements Runnable {
     this.expectContinue = false;
     this.declaredLength = -1;
     this.closeAfter = true;
+    this.scheduler = null;
   }
 
   static Exchange error(HttpConnection conn, HttpRequest request, HttpResponseStatus status) {
     return new Exchange(conn, request, status);
   }
 
-  void start(ThreadFactory threads) {
-    Thread t = threads.newThread(this);
+  void start() {
+    Thread t = Carriers.newThread(scheduler, this);
     thread = t;
     t.start();
+  }
+
+  /**
+   * Handler thread: from now on the thread runs where {@code scheduling} says; it yields so that
+   * its next stretch starts there. Does nothing where event-loop scheduling is not available.
+   */
+  void moveTo(Scheduling scheduling) {
+    scheduler.moveTo(scheduling);
   }
 
   @Override
@@ -126,6 +139,7 @@ final class Exchange implements Runnable {
       }
       body.close();
       thread = null;
+      scheduler.handlerFinished();
       if (toRelease != null) for (Context c : toRelease) c.release();
     }
   }
@@ -157,6 +171,7 @@ final class Exchange implements Runnable {
     options.interruptOnCancel().ifPresent(v -> interruptOnCancel = v);
     options.timeoutStatus().ifPresent(v -> deadlineStatus = v);
     options.timeout().ifPresent(this::applyDeadline);
+    options.scheduling().ifPresent(this::moveTo); // last: it may change threads
   }
 
   /**

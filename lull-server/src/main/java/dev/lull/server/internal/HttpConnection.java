@@ -471,7 +471,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (ex.errorStatus != null) {
       sendError(ex);
     } else {
-      ex.start(engine.handlerThreads);
+      ex.start();
       updateReading();
     }
   }

@@ -3,6 +3,7 @@ package dev.lull.server.internal;
 import dev.lull.core.Context;
 import dev.lull.server.Handler;
 import dev.lull.server.ListenerSpec;
+import dev.lull.server.Scheduling;
 import java.time.Duration;
 import java.util.List;
 
@@ -20,4 +21,5 @@ public record Settings(
     Duration requestTimeout,
     boolean interruptOnCancel,
     Duration lameDuckIdleGrace,
-    Context baseContext) {}
+    Context baseContext,
+    Scheduling scheduling) {}

@@ -41,7 +41,8 @@ final class TestEngine implements AutoCloseable {
                 Duration.ZERO,
                 true,
                 Duration.ofMillis(500),
-                dev.lull.core.Context.background()),
+                dev.lull.core.Context.background(),
+                dev.lull.server.Scheduling.EVENT_LOOP),
             dev.lull.core.ActivityTracker.builder().build());
     e.start();
     return new TestEngine(e);
