@@ -361,16 +361,19 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
     boolean http11 = v.minorVersion() == 1;
     HttpHeaders headers = req.headers();
-    // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
+    // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0 (400 otherwise),
     Iterator<? extends CharSequence> hosts =
         headers.valueCharSequenceIterator(HttpHeaderNames.HOST);
+    // and 400 for a Host that is not uri-host [":" port].
     if (hosts.hasNext()) {
-      hosts.next();
-      if (hosts.hasNext()) return HttpResponseStatus.BAD_REQUEST;
+      CharSequence host = hosts.next();
+      if (hosts.hasNext() || !isValidHost(host)) return HttpResponseStatus.BAD_REQUEST;
     } else if (http11) {
       return HttpResponseStatus.BAD_REQUEST;
     }
-    if (!isValidTarget(req.uri())) return HttpResponseStatus.BAD_REQUEST;
+    if (!isValidTarget(req.uri()) || !isValidTargetForm(req.method(), req.uri())) {
+      return HttpResponseStatus.BAD_REQUEST;
+    }
     String length = headers.get(HttpHeaderNames.CONTENT_LENGTH);
     if (length != null) {
       long declared;
@@ -403,6 +406,70 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       if (c == '%' && (i + 2 >= n || !isHex(uri.charAt(i + 1)) || !isHex(uri.charAt(i + 2)))) {
         return false;
       }
+    }
+    return true;
+  }
+
+  /**
+   * RFC 9112 3.2: the four forms of request target, each where it belongs. Origin-form ({@code
+   * /path?query}) for every method but CONNECT; absolute-form ({@code http://host/path}, what a
+   * proxy is sent, which a server must accept) with an http or https scheme and an authority;
+   * authority-form ({@code host:port}) for CONNECT only; asterisk-form ({@code *}) for OPTIONS
+   * only. A fragment is never part of a target.
+   */
+  private static boolean isValidTargetForm(HttpMethod method, String uri) {
+    if (uri.indexOf('#') >= 0) return false;
+    if (HttpMethod.CONNECT.equals(method)) {
+      return uri.charAt(0) != '/' && uri.indexOf('/') < 0 && isValidHost(uri);
+    }
+    if (uri.charAt(0) == '/') return true;
+    if (uri.equals("*")) return HttpMethod.OPTIONS.equals(method);
+    int authority;
+    if (uri.regionMatches(true, 0, "http://", 0, 7)) {
+      authority = 7;
+    } else if (uri.regionMatches(true, 0, "https://", 0, 8)) {
+      authority = 8;
+    } else {
+      return false;
+    }
+    int end = authority;
+    while (end < uri.length() && uri.charAt(end) != '/' && uri.charAt(end) != '?') end++;
+    return end > authority && isValidHost(uri.subSequence(authority, end));
+  }
+
+  /**
+   * Whether {@code host} is {@code uri-host [":" port]} (RFC 3986 3.2.2: an IP literal in brackets,
+   * or a reg-name of unreserved characters, sub-delims and escapes), or empty (RFC 9112 3.2).
+   */
+  static boolean isValidHost(CharSequence host) {
+    int n = host.length();
+    int i = 0;
+    if (n > 0 && host.charAt(0) == '[') {
+      for (i = 1; i < n && host.charAt(i) != ']'; i++) {
+        char c = host.charAt(i);
+        if (!(isHex(c) || c == ':' || c == '.')) return false;
+      }
+      if (i == n) return false; // no closing bracket
+      i++;
+    } else {
+      for (; i < n && host.charAt(i) != ':'; i++) {
+        char c = host.charAt(i);
+        if (c == '%') {
+          if (i + 2 >= n || !isHex(host.charAt(i + 1)) || !isHex(host.charAt(i + 2))) return false;
+          i += 2;
+        } else if (!(c >= 'a' && c <= 'z'
+            || c >= 'A' && c <= 'Z'
+            || c >= '0' && c <= '9'
+            || "-._~!$&'()*+,;=".indexOf(c) >= 0)) {
+          return false;
+        }
+      }
+    }
+    if (i == n) return true;
+    if (host.charAt(i) != ':') return false;
+    for (i++; i < n; i++) {
+      char c = host.charAt(i);
+      if (c < '0' || c > '9') return false;
     }
     return true;
   }
