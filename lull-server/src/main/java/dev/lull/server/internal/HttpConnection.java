@@ -110,6 +110,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean headStarted; // bytes of a request head arrived, the head is not complete yet
   private boolean inputShutdown; // the client shut down its output: no more requests (half-close)
   private long headStart;
+  private long bodyProgress; // when body bytes last arrived, or the server became ready for them
   private long idleSince;
   private ScheduledFuture<?> timer;
   private long timerDeadline;
@@ -330,7 +331,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       stopReading();
     } else {
       ex = new Exchange(this, req);
-      if (!(req instanceof LastHttpContent)) receiving = ex;
+      if (!(req instanceof LastHttpContent)) {
+        receiving = ex;
+        awaitBody();
+      }
     }
     if (running == null) {
       dispatch(ex);
@@ -482,6 +486,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     try {
       boolean last = content instanceof LastHttpContent;
       Exchange ex = receiving;
+      // The rest of a body dropped after its response gets readBodyTimeout in all; one being read
+      // gets it between bytes.
+      if (ex != null) bodyProgress = System.nanoTime();
       if (ex == null) {
         if (discarding) {
           discarded += content.content().readableBytes();
@@ -576,6 +583,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
     if (pause == readingPaused) return;
     readingPaused = pause;
+    if (!pause) bodyProgress = System.nanoTime(); // the pause was the server's, not the client's
     codec.decoder().paused = pause;
     channel.config().setAutoRead(!pause);
     if (!pause && !inRead && codec.decoder().hasBuffered()) {
@@ -651,6 +659,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       if (ex.bodyExpectedRemaining() > DISCARD_LIMIT) ex.closeAfter = true;
       discarding = true;
       discarded = 0;
+      awaitBody();
     }
     if (last instanceof HttpResponse head) {
       startResponse(ex, head);
@@ -769,6 +778,18 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         } else {
           channel.close();
         }
+        return;
+      }
+      armTimer(deadline);
+    } else if ((receiving != null || discarding) && engine.readBodyTimeoutNanos > 0) {
+      if (readingPaused
+          || (receiving != null && receiving.expectContinue && !receiving.continueWritten)) {
+        // The server is not reading, or the client rightly waits for 100 Continue.
+        bodyProgress = now;
+      }
+      long deadline = bodyProgress + engine.readBodyTimeoutNanos;
+      if (now - deadline >= 0) {
+        onBodyTimeout();
         return;
       }
       armTimer(deadline);
@@ -936,9 +957,44 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (ex != running || ex.responseStarted || closing || raw != null || !channel.isActive()) {
       return;
     }
+    ex.continueWritten = true;
+    if (receiving == ex) bodyProgress = System.nanoTime(); // the client starts sending now
     ctx.writeAndFlush(
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER),
         ctx.voidPromise());
+  }
+
+  /** A request body is expected: its bytes must keep coming (readBodyTimeout). */
+  private void awaitBody() {
+    if (engine.readBodyTimeoutNanos == 0) return;
+    bodyProgress = System.nanoTime();
+    armTimer(bodyProgress + engine.readBodyTimeoutNanos);
+  }
+
+  /**
+   * No body byte arrived for readBodyTimeout while the server was ready to read: the body being
+   * received fails (its handler's read throws; 408 if nothing was answered yet), or the rest of a
+   * body being dropped after its response did not arrive within readBodyTimeout of that response (a
+   * client trickling it byte by byte would otherwise hold the connection forever); either way the
+   * connection closes.
+   */
+  private void onBodyTimeout() {
+    LOG.log(System.Logger.Level.DEBUG, "readBodyTimeout: closing {0}", channel);
+    stopReading();
+    Exchange ex = receiving;
+    if (ex != null) {
+      receiving = null;
+      ex.closeAfter = true;
+      ex.body.fail(
+          new RequestBodyException(
+              408,
+              "no request body bytes for "
+                  + dev.lull.core.Durations.format(engine.settings.readBodyTimeout())));
+      if (running == null) lingerAndClose(ctx.newSucceededFuture()); // nobody will answer
+      return;
+    }
+    discarding = false;
+    if (running == null) lingerAndClose(ctx.newSucceededFuture());
   }
 }

@@ -14,6 +14,7 @@ public record Settings(
     int maxHeaderSize,
     long maxBodySize,
     Duration readHeaderTimeout,
+    Duration readBodyTimeout,
     Duration keepAliveTimeout,
     int ioThreads,
     int responseBufferSize,
