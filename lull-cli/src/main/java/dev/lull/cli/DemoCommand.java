@@ -33,7 +33,7 @@ import picocli.CommandLine.Option;
     description = {
       "Runs the demo server.",
       "Routes: GET / (hello), GET /slow?duration=20s (sleeps, then answers),",
-      "GET /stream?chunks=N&interval=100ms (a chunked response),",
+      "GET /stream?chunks=N&interval=100ms&size=BYTES (a chunked response),",
       "GET /ctx (as GET /, registering and removing an onCancel callback),",
       "GET /ctx/deadline (as GET /, with a 30s deadline),",
       "GET /compute?steps=10&step=200ms (busy work that checks its context between steps),",
@@ -61,6 +61,15 @@ final class DemoCommand implements Callable<Integer> {
       description = "Time to send a request head (default: ${DEFAULT-VALUE}).",
       defaultValue = "10s")
   String readHeaderTimeout;
+
+  @Option(
+      names = "--read-body-timeout",
+      paramLabel = "DURATION",
+      description =
+          "Longest pause in a request body before it fails with 408; 0 = none"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "30s")
+  String readBodyTimeout;
 
   @Option(
       names = "--keep-alive-timeout",
@@ -222,6 +231,7 @@ final class DemoCommand implements Callable<Integer> {
       if (adminSpec != null) builder.admin(adminSpec).adminPublic(adminPublic);
       builder
           .readHeaderTimeout(duration("--read-header-timeout", readHeaderTimeout))
+          .readBodyTimeout(duration("--read-body-timeout", readBodyTimeout))
           .keepAliveTimeout(duration("--keep-alive-timeout", keepAliveTimeout))
           .maxHeaderSize(maxHeaderSize)
           .maxRequestLineLength(maxRequestLine)
@@ -466,14 +476,22 @@ final class DemoCommand implements Callable<Integer> {
                 return;
               }
               Duration interval = queryDuration(req, "interval", "100ms");
-              if (interval == null || chunks < 0) {
-                res.send(400, "bad interval or chunks\n");
+              int size; // each chunk's line padded to this many bytes; 0: not padded
+              try {
+                size = Integer.parseInt(req.query("size").orElse("0"));
+              } catch (NumberFormatException e) {
+                size = -1;
+              }
+              if (interval == null || chunks < 0 || size < 0 || size > 1 << 20) {
+                res.send(400, "bad interval, chunks or size (0 to 1048576)\n");
                 return;
               }
               res.header("Content-Type", "text/plain; charset=utf-8");
               OutputStream out = res.body();
               for (int i = 1; i <= chunks; i++) {
-                out.write(("chunk " + i + " of " + chunks + "\n").getBytes(StandardCharsets.UTF_8));
+                String line = "chunk " + i + " of " + chunks;
+                if (line.length() + 1 < size) line += ".".repeat(size - line.length() - 1);
+                out.write((line + "\n").getBytes(StandardCharsets.UTF_8));
                 out.flush();
                 if (i < chunks) Thread.sleep(interval);
               }

@@ -99,4 +99,25 @@ class SubprocessTest {
     assertThat(lines).contains("KEEP=1");
     assertThat(lines).noneMatch(l -> l.startsWith("LISTEN_") || l.startsWith("NOTIFY_SOCKET"));
   }
+
+  @Test
+  void argumentsArePassedLiterallyNeverThroughAShell(
+      @org.junit.jupiter.api.io.TempDir java.nio.file.Path dir) throws Exception {
+    java.nio.file.Path marker = dir.resolve("x");
+    String hostile =
+        "a; touch " + marker + " $(touch " + marker + ") `touch " + marker + "` | true";
+    Process p = Subprocess.start(Context.background(), "/bin/echo", hostile);
+    String out = new String(p.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(p.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(out).isEqualTo(hostile + "\n");
+    assertThat(marker).doesNotExist();
+    // A fixed script that takes request data as a positional parameter ("$1") does not evaluate
+    // it either: what the demo's /exec/sleep does.
+    Process sh =
+        Subprocess.start(Context.background(), "sh", "-c", "printf '%s' \"$1\"", "sh", hostile);
+    String shOut = new String(sh.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
+    assertThat(sh.waitFor(10, TimeUnit.SECONDS)).isTrue();
+    assertThat(shOut).isEqualTo(hostile);
+    assertThat(marker).doesNotExist();
+  }
 }

@@ -100,6 +100,7 @@ public final class Server implements AutoCloseable {
               16 * 1024,
               64 * 1024,
               Duration.ofSeconds(10),
+              Duration.ofSeconds(10),
               Duration.ofSeconds(60),
               1,
               8 * 1024,
@@ -237,6 +238,7 @@ public final class Server implements AutoCloseable {
     private int maxHeaderSize = 16 * 1024;
     private long maxBodySize = 10L * 1024 * 1024;
     private Duration readHeaderTimeout = Duration.ofSeconds(10);
+    private Duration readBodyTimeout = Duration.ofSeconds(30);
     private Duration keepAliveTimeout = Duration.ofSeconds(60);
     private int ioThreads = 0;
     private int responseBufferSize = 8 * 1024;
@@ -487,6 +489,21 @@ public final class Server implements AutoCloseable {
       return this;
     }
 
+    /**
+     * How long a request body may make no progress: when no byte of it arrives for this long while
+     * the server is ready to read it (not counting time the handler leaves the body unread, nor a
+     * client waiting for {@code 100 Continue}), the body fails, the handler's read throws, the
+     * client gets {@code 408} if no response has started, and the connection closes. The rest of a
+     * body the server drops after its response (to keep the connection) must arrive within this
+     * time in all. Like nginx's {@code client_body_timeout}: it bounds the pause between bytes, not
+     * the whole body (a client that sends one byte in time keeps the request going; use a request
+     * timeout for the whole). Default 30s; {@link Duration#ZERO} means none.
+     */
+    public Builder readBodyTimeout(Duration timeout) {
+      this.readBodyTimeout = Objects.requireNonNull(timeout, "readBodyTimeout");
+      return this;
+    }
+
     /** How long an idle keep-alive connection stays open. Default 60s. */
     public Builder keepAliveTimeout(Duration timeout) {
       this.keepAliveTimeout = Objects.requireNonNull(timeout, "keepAliveTimeout");
@@ -521,6 +538,7 @@ public final class Server implements AutoCloseable {
       check(maxHeaderSize >= 256, "maxHeaderSize < 256: " + maxHeaderSize);
       check(maxBodySize >= 0, "maxBodySize < 0: " + maxBodySize);
       checkPositive("readHeaderTimeout", readHeaderTimeout);
+      checkNotNegative("readBodyTimeout", readBodyTimeout);
       checkPositive("keepAliveTimeout", keepAliveTimeout);
       check(ioThreads >= 0, "ioThreads < 0: " + ioThreads);
       check(responseBufferSize >= 0, "responseBufferSize < 0: " + responseBufferSize);
@@ -541,6 +559,7 @@ public final class Server implements AutoCloseable {
               maxHeaderSize,
               maxBodySize,
               readHeaderTimeout,
+              readBodyTimeout,
               keepAliveTimeout,
               threads,
               responseBufferSize,

@@ -236,7 +236,7 @@ public final class SqliteJobStore implements JobStore {
 
   private void deleteInput(String jobId) {
     try {
-      Files.deleteIfExists(inputs.resolve(jobId));
+      Files.deleteIfExists(InputFiles.path(inputs, jobId));
     } catch (IOException e) {
       LOG.log(System.Logger.Level.WARNING, "jobs: cannot delete the input of " + jobId, e);
     }

@@ -57,6 +57,7 @@ public final class Engine implements Drainable {
   private final LongAdder[] cancellations = new LongAdder[CancellationCause.values().length];
   final Set<HttpConnection> connections = ConcurrentHashMap.newKeySet();
   final long readHeaderTimeoutNanos;
+  final long readBodyTimeoutNanos; // 0: none
   final long keepAliveTimeoutNanos;
   final long lameDuckIdleGraceNanos;
   private final Object lock = new Object();
@@ -86,6 +87,7 @@ public final class Engine implements Drainable {
     this.tracker = tracker;
     this.scheduling = Carriers.effective(settings.scheduling());
     this.readHeaderTimeoutNanos = settings.readHeaderTimeout().toNanos();
+    this.readBodyTimeoutNanos = settings.readBodyTimeout().toNanos();
     this.keepAliveTimeoutNanos = settings.keepAliveTimeout().toNanos();
     this.lameDuckIdleGraceNanos = settings.lameDuckIdleGrace().toNanos();
     for (int i = 0; i < cancellations.length; i++) cancellations[i] = new LongAdder();

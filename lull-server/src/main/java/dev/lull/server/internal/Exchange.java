@@ -42,6 +42,7 @@ final class Exchange implements Runnable {
   boolean responseStarted; // its head is written: no 100 Continue any more
 
   private volatile boolean continueSent;
+  boolean continueWritten; // event loop: the 100 Continue went out
   private volatile boolean gone;
   private volatile Thread thread;
 

@@ -3,9 +3,11 @@ package dev.lull.server.internal;
 import io.netty.channel.ChannelHandlerContext;
 import io.netty.channel.ChannelPromise;
 import io.netty.channel.CombinedChannelDuplexHandler;
+import io.netty.handler.codec.DecoderResult;
 import io.netty.handler.codec.http.HttpContent;
 import io.netty.handler.codec.http.HttpDecoderConfig;
 import io.netty.handler.codec.http.HttpMessage;
+import io.netty.handler.codec.http.HttpRequest;
 import io.netty.handler.codec.http.HttpRequestDecoder;
 import io.netty.handler.codec.http.HttpResponse;
 import io.netty.handler.codec.http.HttpResponseEncoder;
@@ -72,18 +74,57 @@ final class Http1Codec
       super(config);
     }
 
+    /** Checks the head being received for what the decoder accepts leniently. */
+    private final HeadSyntax head = new HeadSyntax();
+
+    private boolean betweenRequests = true; // the next bytes start a request head
+    private int scannedAhead; // bytes at the start of the buffer the head check has seen
+
     @Override
     protected void decode(ChannelHandlerContext ctx, io.netty.buffer.ByteBuf in, List<Object> out)
         throws Exception {
       if (paused) return; // no progress: ByteToMessageDecoder keeps the bytes and stops its loop
       int start = in.readerIndex();
       int emitted = out.size();
+      // Each byte of a head is scanned once, up to its end; the decoder may leave an incomplete
+      // line in the buffer for the next call, and the scan skips what it saw of it.
+      int scanEnd = start;
+      if (betweenRequests && !head.done() && scannedAhead < in.readableBytes()) {
+        int from = start + scannedAhead;
+        int stop = in.forEachByte(from, in.writerIndex() - from, head);
+        scanEnd = stop < 0 ? in.writerIndex() : stop + 1;
+      } else if (betweenRequests) {
+        scanEnd = start + scannedAhead;
+      }
       super.decode(ctx, in, out);
+      scannedAhead = Math.max(0, scanEnd - in.readerIndex());
+      for (int i = emitted; i < out.size(); i++) {
+        Object o = out.get(i);
+        if (o instanceof HttpRequest req) {
+          String error = head.error();
+          if (error != null && req.decoderResult().isSuccess()) {
+            req.setDecoderResult(DecoderResult.failure(new IllegalArgumentException(error)));
+          }
+          head.reset();
+          betweenRequests = false;
+          scannedAhead = 0;
+        }
+        if (o instanceof LastHttpContent) betweenRequests = true;
+      }
       if (out.size() > emitted) {
         partial = !(out.get(out.size() - 1) instanceof LastHttpContent);
       } else if (in.readerIndex() != start) {
         partial = true;
       }
+    }
+
+    @Override
+    protected HttpMessage createMessage(String[] initialLine) throws Exception {
+      // RFC 9112 2.3: HTTP-name is case-sensitive; Netty would take "http/1.1" as HTTP/1.1.
+      if (!initialLine[2].startsWith("HTTP/")) {
+        throw new IllegalArgumentException("not an HTTP version: " + initialLine[2]);
+      }
+      return super.createMessage(initialLine);
     }
 
     /** Whether bytes received are waiting to be decoded. */

@@ -110,6 +110,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
   private boolean headStarted; // bytes of a request head arrived, the head is not complete yet
   private boolean inputShutdown; // the client shut down its output: no more requests (half-close)
   private long headStart;
+  private long bodyProgress; // when body bytes last arrived, or the server became ready for them
   private long idleSince;
   private ScheduledFuture<?> timer;
   private long timerDeadline;
@@ -330,7 +331,10 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       stopReading();
     } else {
       ex = new Exchange(this, req);
-      if (!(req instanceof LastHttpContent)) receiving = ex;
+      if (!(req instanceof LastHttpContent)) {
+        receiving = ex;
+        awaitBody();
+      }
     }
     if (running == null) {
       dispatch(ex);
@@ -361,16 +365,19 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
     boolean http11 = v.minorVersion() == 1;
     HttpHeaders headers = req.headers();
-    // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0.
+    // RFC 9112 3.2: exactly one Host in HTTP/1.1, at most one in HTTP/1.0 (400 otherwise),
     Iterator<? extends CharSequence> hosts =
         headers.valueCharSequenceIterator(HttpHeaderNames.HOST);
+    // and 400 for a Host that is not uri-host [":" port].
     if (hosts.hasNext()) {
-      hosts.next();
-      if (hosts.hasNext()) return HttpResponseStatus.BAD_REQUEST;
+      CharSequence host = hosts.next();
+      if (hosts.hasNext() || !isValidHost(host)) return HttpResponseStatus.BAD_REQUEST;
     } else if (http11) {
       return HttpResponseStatus.BAD_REQUEST;
     }
-    if (!isValidTarget(req.uri())) return HttpResponseStatus.BAD_REQUEST;
+    if (!isValidTarget(req.uri()) || !isValidTargetForm(req.method(), req.uri())) {
+      return HttpResponseStatus.BAD_REQUEST;
+    }
     String length = headers.get(HttpHeaderNames.CONTENT_LENGTH);
     if (length != null) {
       long declared;
@@ -407,6 +414,70 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     return true;
   }
 
+  /**
+   * RFC 9112 3.2: the four forms of request target, each where it belongs. Origin-form ({@code
+   * /path?query}) for every method but CONNECT; absolute-form ({@code http://host/path}, what a
+   * proxy is sent, which a server must accept) with an http or https scheme and an authority;
+   * authority-form ({@code host:port}) for CONNECT only; asterisk-form ({@code *}) for OPTIONS
+   * only. A fragment is never part of a target.
+   */
+  private static boolean isValidTargetForm(HttpMethod method, String uri) {
+    if (uri.indexOf('#') >= 0) return false;
+    if (HttpMethod.CONNECT.equals(method)) {
+      return uri.charAt(0) != '/' && uri.indexOf('/') < 0 && isValidHost(uri);
+    }
+    if (uri.charAt(0) == '/') return true;
+    if (uri.equals("*")) return HttpMethod.OPTIONS.equals(method);
+    int authority;
+    if (uri.regionMatches(true, 0, "http://", 0, 7)) {
+      authority = 7;
+    } else if (uri.regionMatches(true, 0, "https://", 0, 8)) {
+      authority = 8;
+    } else {
+      return false;
+    }
+    int end = authority;
+    while (end < uri.length() && uri.charAt(end) != '/' && uri.charAt(end) != '?') end++;
+    return end > authority && isValidHost(uri.subSequence(authority, end));
+  }
+
+  /**
+   * Whether {@code host} is {@code uri-host [":" port]} (RFC 3986 3.2.2: an IP literal in brackets,
+   * or a reg-name of unreserved characters, sub-delims and escapes), or empty (RFC 9112 3.2).
+   */
+  static boolean isValidHost(CharSequence host) {
+    int n = host.length();
+    int i = 0;
+    if (n > 0 && host.charAt(0) == '[') {
+      for (i = 1; i < n && host.charAt(i) != ']'; i++) {
+        char c = host.charAt(i);
+        if (!(isHex(c) || c == ':' || c == '.')) return false;
+      }
+      if (i == n) return false; // no closing bracket
+      i++;
+    } else {
+      for (; i < n && host.charAt(i) != ':'; i++) {
+        char c = host.charAt(i);
+        if (c == '%') {
+          if (i + 2 >= n || !isHex(host.charAt(i + 1)) || !isHex(host.charAt(i + 2))) return false;
+          i += 2;
+        } else if (!(c >= 'a' && c <= 'z'
+            || c >= 'A' && c <= 'Z'
+            || c >= '0' && c <= '9'
+            || "-._~!$&'()*+,;=".indexOf(c) >= 0)) {
+          return false;
+        }
+      }
+    }
+    if (i == n) return true;
+    if (host.charAt(i) != ':') return false;
+    for (i++; i < n; i++) {
+      char c = host.charAt(i);
+      if (c < '0' || c > '9') return false;
+    }
+    return true;
+  }
+
   private static boolean isHex(char c) {
     return (c >= '0' && c <= '9') || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
   }
@@ -415,6 +486,9 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     try {
       boolean last = content instanceof LastHttpContent;
       Exchange ex = receiving;
+      // The rest of a body dropped after its response gets readBodyTimeout in all; one being read
+      // gets it between bytes.
+      if (ex != null) bodyProgress = System.nanoTime();
       if (ex == null) {
         if (discarding) {
           discarded += content.content().readableBytes();
@@ -509,6 +583,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
     if (pause == readingPaused) return;
     readingPaused = pause;
+    if (!pause) bodyProgress = System.nanoTime(); // the pause was the server's, not the client's
     codec.decoder().paused = pause;
     channel.config().setAutoRead(!pause);
     if (!pause && !inRead && codec.decoder().hasBuffered()) {
@@ -584,6 +659,7 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
       if (ex.bodyExpectedRemaining() > DISCARD_LIMIT) ex.closeAfter = true;
       discarding = true;
       discarded = 0;
+      awaitBody();
     }
     if (last instanceof HttpResponse head) {
       startResponse(ex, head);
@@ -702,6 +778,18 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
         } else {
           channel.close();
         }
+        return;
+      }
+      armTimer(deadline);
+    } else if ((receiving != null || discarding) && engine.readBodyTimeoutNanos > 0) {
+      if (readingPaused
+          || (receiving != null && receiving.expectContinue && !receiving.continueWritten)) {
+        // The server is not reading, or the client rightly waits for 100 Continue.
+        bodyProgress = now;
+      }
+      long deadline = bodyProgress + engine.readBodyTimeoutNanos;
+      if (now - deadline >= 0) {
+        onBodyTimeout();
         return;
       }
       armTimer(deadline);
@@ -869,9 +957,44 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     if (ex != running || ex.responseStarted || closing || raw != null || !channel.isActive()) {
       return;
     }
+    ex.continueWritten = true;
+    if (receiving == ex) bodyProgress = System.nanoTime(); // the client starts sending now
     ctx.writeAndFlush(
         new DefaultFullHttpResponse(
             HttpVersion.HTTP_1_1, HttpResponseStatus.CONTINUE, Unpooled.EMPTY_BUFFER),
         ctx.voidPromise());
+  }
+
+  /** A request body is expected: its bytes must keep coming (readBodyTimeout). */
+  private void awaitBody() {
+    if (engine.readBodyTimeoutNanos == 0) return;
+    bodyProgress = System.nanoTime();
+    armTimer(bodyProgress + engine.readBodyTimeoutNanos);
+  }
+
+  /**
+   * No body byte arrived for readBodyTimeout while the server was ready to read: the body being
+   * received fails (its handler's read throws; 408 if nothing was answered yet), or the rest of a
+   * body being dropped after its response did not arrive within readBodyTimeout of that response (a
+   * client trickling it byte by byte would otherwise hold the connection forever); either way the
+   * connection closes.
+   */
+  private void onBodyTimeout() {
+    LOG.log(System.Logger.Level.DEBUG, "readBodyTimeout: closing {0}", channel);
+    stopReading();
+    Exchange ex = receiving;
+    if (ex != null) {
+      receiving = null;
+      ex.closeAfter = true;
+      ex.body.fail(
+          new RequestBodyException(
+              408,
+              "no request body bytes for "
+                  + dev.lull.core.Durations.format(engine.settings.readBodyTimeout())));
+      if (running == null) lingerAndClose(ctx.newSucceededFuture()); // nobody will answer
+      return;
+    }
+    discarding = false;
+    if (running == null) lingerAndClose(ctx.newSucceededFuture());
   }
 }

@@ -15,6 +15,7 @@ public record Settings(
     int maxHeaderSize,
     long maxBodySize,
     Duration readHeaderTimeout,
+    Duration readBodyTimeout,
     Duration keepAliveTimeout,
     int ioThreads,
     int responseBufferSize,

@@ -35,6 +35,7 @@ final class TestEngine implements AutoCloseable {
                 16384,
                 maxBodySize,
                 Duration.ofSeconds(10),
+                Duration.ofSeconds(30),
                 Duration.ofSeconds(60),
                 2,
                 8192,
