@@ -162,7 +162,7 @@ target("RSS after load, Lull", fnum(ll, "%.0f MiB"), "<= 128 MiB", ll is not Non
 lt = cold_med("lull", "term_ms")
 target("SIGTERM-to-exit when idle, Lull", fnum(lt, "%.1f ms"), "<= 25 ms", lt is not None and lt <= 25)
 
-now = datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
+now = ENV.get("BENCH_DATE") or datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC")
 label = ENV.get("BENCH_LABEL", "")
 notes = [n for n in ENV.get("BENCH_NOTES", "").split("\n") if n.strip()]
 md.append("**Run of %s**%s" % (now, (": " + label) if label else ""))

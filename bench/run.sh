@@ -148,6 +148,7 @@ JDK_OPENS=(--add-opens jdk.httpserver/sun.net.httpserver=ALL-UNNAMED)
 
 mkdir -p "$OUT"
 log "raw outputs go to $OUT"
+STARTED_AT=$(date -u '+%Y-%m-%d %H:%M UTC')
 
 # ---------------------------------------------------------------- build
 if [ "$SKIP_BUILD" != 1 ]; then
@@ -444,7 +445,7 @@ if ! "$REPORT_PY" -c 'import matplotlib' 2>/dev/null; then
   log "${NOTES[-1]}"
 fi
 
-export BENCH_OUT="$OUT" BENCH_ROOT="$ROOT" BENCH_CMD="$CMD_LINE" BENCH_LABEL="$LABEL" BENCH_DOCS="$DOCS" \
+export BENCH_OUT="$OUT" BENCH_ROOT="$ROOT" BENCH_DATE="$STARTED_AT" BENCH_CMD="$CMD_LINE" BENCH_LABEL="$LABEL" BENCH_DOCS="$DOCS" \
   BENCH_CHART="$CHART" BENCH_SERVERS="${SERVERS[*]}" BENCH_CONNS="$CONNS" BENCH_ROUNDS="$ROUNDS" \
   BENCH_DURATION="$DURATION" BENCH_THREADS="$THREADS" BENCH_PIN="$PIN" BENCH_COLD_RUNS="$COLD_RUNS" \
   BENCH_COLD_IDLE="$COLD_IDLE" BENCH_LOAD_BEFORE="$LOAD_BEFORE" BENCH_LOAD_AFTER="$LOAD_AFTER" \
