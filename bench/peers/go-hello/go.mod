@@ -1,0 +1,3 @@
+module lull.dev/bench/go-hello
+
+go 1.19
