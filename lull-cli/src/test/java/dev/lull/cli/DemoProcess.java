@@ -50,7 +50,38 @@ final class DemoProcess {
             Main.class.getName(),
             "demo"));
     cmd.addAll(List.of(demoArgs));
+    if (!List.of(demoArgs).contains("--jobs-dir")) {
+      // Never the user's ~/.local/state/lull/jobs: a demo running there (or another test's)
+      // holds its lock.
+      cmd.addAll(List.of("--jobs-dir", freshJobsDir().toString()));
+    }
     return cmd;
+  }
+
+  private static final List<Path> JOBS_DIRS = new ArrayList<>();
+
+  private static synchronized Path freshJobsDir() {
+    try {
+      if (JOBS_DIRS.isEmpty()) {
+        Runtime.getRuntime()
+            .addShutdownHook(new Thread(DemoProcess::deleteJobsDirs, "delete-demo-jobs-dirs"));
+      }
+      Path dir = java.nio.file.Files.createTempDirectory("lull-demo-jobs");
+      JOBS_DIRS.add(dir);
+      return dir;
+    } catch (java.io.IOException e) {
+      throw new java.io.UncheckedIOException(e);
+    }
+  }
+
+  private static synchronized void deleteJobsDirs() {
+    for (Path dir : JOBS_DIRS) {
+      try (var files = java.nio.file.Files.walk(dir)) {
+        files.sorted(java.util.Comparator.reverseOrder()).forEach(f -> f.toFile().delete());
+      } catch (java.io.IOException | RuntimeException e) {
+        // best effort: a temp dir
+      }
+    }
   }
 
   /** A connected client; the request is sent at once, the response read by {@link #response}. */
