@@ -162,13 +162,13 @@ class SchedulingTest {
     try (LogCapture logs = LogCapture.lull();
         TestServer t = TestServer.start(router)) {
       assertThat(t.get("/busy").body()).isEqualTo("busy");
-      assertThat(logs.problems()).isEmpty();
+      assertThat(logs.all()).noneMatch(r -> r.getMessage().contains("held an event loop"));
       assertThat(t.get("/busy").body()).isEqualTo("busy");
       assertThat(t.get("/busy").body()).isEqualTo("busy");
       assertThat(t.get("/quick").body()).isEqualTo("quick");
       // At least: on a loaded machine a stretch the OS preempted for 10 ms counts too.
       assertThat(t.server.engine().loopHolds()).isGreaterThanOrEqualTo(3);
-      assertThat(logs.problems())
+      assertThat(logs.all())
           .filteredOn(r -> r.getMessage().startsWith("GET /busy held an event loop"))
           .hasSize(1);
     }

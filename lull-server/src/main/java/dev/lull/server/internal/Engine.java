@@ -106,15 +106,16 @@ public final class Engine implements Drainable {
 
   /**
    * Event loop: {@code ex}'s handler held it for {@code nanos}. Counted; the second time a route
-   * does it, it is named in a warning (once: the first time may be a cold start loading classes).
+   * does it, it is named in a log line (once: the first time may be a cold start loading classes).
    */
   void loopHeld(Exchange ex, long nanos) {
     loopHolds.increment();
     String route = ex.request.method().name() + " " + (ex.route != null ? ex.route : "(no route)");
     if (loopHoldsByRoute.size() >= 1000 && !loopHoldsByRoute.containsKey(route)) return;
     if (loopHoldsByRoute.merge(route, 1, Integer::sum) == 2) {
+      // INFO, not WARNING: on an overloaded machine the OS preempting the loop looks the same.
       LOG.log(
-          System.Logger.Level.WARNING,
+          System.Logger.Level.INFO,
           route
               + " held an event loop for "
               + TimeUnit.NANOSECONDS.toMillis(nanos)
