@@ -195,6 +195,15 @@ final class DemoCommand implements Callable<Integer> {
               + " --jobs-dir/inputs, which every instance must mount).")
   String jobsStore = "sqlite";
 
+  @Option(
+      names = "--jobs-max-attempts",
+      paramLabel = "N",
+      description =
+          "Attempts of a job before it fails; an attempt cut by a crash counts"
+              + " (default: ${DEFAULT-VALUE}).",
+      defaultValue = "3")
+  int jobsMaxAttempts;
+
   @Override
   public Integer call() throws Exception {
     Path jobsDir = jobsDirectory != null ? jobsDirectory : Jobs.defaultDataDirectory();
@@ -208,7 +217,7 @@ final class DemoCommand implements Callable<Integer> {
       } else {
         throw new ConfigException("--jobs: sqlite or redis://host:port, not " + jobsStore);
       }
-      jobs = DemoJobs.register(jb).build();
+      jobs = DemoJobs.register(jb.maxAttempts(jobsMaxAttempts)).build();
     } catch (IllegalArgumentException | IllegalStateException | JobStoreException e) {
       throw new ConfigException(
           "--jobs " + jobsStore + ", --jobs-dir " + jobsDir + ": " + e.getMessage());

@@ -201,6 +201,17 @@ final class DemoProcess {
       }
       return true;
     }
+
+    /** Waits until the process closed its output (it exited and every line was read). */
+    synchronized boolean awaitEnd(Duration timeout) throws InterruptedException {
+      long deadline = System.nanoTime() + timeout.toNanos();
+      while (!ended) {
+        long left = deadline - System.nanoTime();
+        if (left <= 0) return false;
+        TimeUnit.NANOSECONDS.timedWait(this, left);
+      }
+      return true;
+    }
   }
 
   /** The flags word of {@code /proc/PID/fdinfo/FD}, in octal as the kernel writes it. */

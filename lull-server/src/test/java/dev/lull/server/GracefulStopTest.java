@@ -187,6 +187,53 @@ class GracefulStopTest {
     }
   }
 
+  /**
+   * A streamed response that began before the stop said keep-alive in its head; the client reuses
+   * the connection as soon as the last chunk arrives. That request is served (within the grace),
+   * not met by a close: closing at once raced it (found by the 20 re-activations under load of
+   * lull-cli's LifecycleProcessTest, where every stop made clients retry).
+   */
+  @Test
+  void aRequestRightAfterAStreamedResponseThatBeganBeforeTheStopIsServed() throws Exception {
+    CountDownLatch goOn = new CountDownLatch(1);
+    start(
+        (req, res) -> {
+          if (req.path().equals("/again")) {
+            res.send("ok /again\n");
+            return;
+          }
+          OutputStream out = res.body();
+          out.write("chunk 0\n".getBytes(StandardCharsets.US_ASCII));
+          out.flush();
+          goOn.await();
+          out.write("chunk 1\n".getBytes(StandardCharsets.US_ASCII));
+          out.close();
+        });
+    try (Conn probe = t.connect();
+        Conn c = t.connect()) {
+      probe.send("GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
+      assertThat(probe.read().status()).isEqualTo(200);
+      c.send(GET);
+      RawHttp.Response head = RawHttp.readHead(c.in);
+      assertThat(head.status()).isEqualTo(200);
+      assertThat(head.header("connection")).as("keep-alive when it began").isEmpty();
+      assertThat(RawHttp.readChunk(c.in)).isNotNull();
+
+      CompletableFuture<Termination> stopped = t.server.stop();
+      probe.awaitClose(WAIT); // the idle probe closed after the grace: lame duck has begun
+      goOn.countDown();
+      while (RawHttp.readChunk(c.in) != null) {
+        // the rest, up to the last chunk
+      }
+      c.send("GET /again HTTP/1.1\r\nHost: t\r\n\r\n");
+      RawHttp.Response again = c.read();
+      assertThat(again.status()).isEqualTo(200);
+      assertThat(again.bodyText()).isEqualTo("ok /again\n");
+      c.awaitClose(WAIT);
+      assertGraceful(stopped.get(10, TimeUnit.SECONDS));
+    }
+  }
+
   @Test
   void aNewConnectionAfterStopIsRefusedWhileThePausedRequestCompletes() throws Exception {
     CountDownLatch entered = new CountDownLatch(1);

@@ -14,6 +14,7 @@ import java.util.Map;
 import java.util.Objects;
 import java.util.concurrent.CompletableFuture;
 import java.util.concurrent.ExecutionException;
+import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.TimeoutException;
 import java.util.concurrent.atomic.AtomicLong;
@@ -55,8 +56,25 @@ public final class LoadRunner {
   public void stop() {
     synchronized (lock) {
       stopRequested = true;
-      if (workers != null) for (Worker w : workers) w.loop.execute(w::stop);
+      if (workers == null) return;
+      for (Worker w : workers) {
+        try {
+          w.loop.execute(w::stop);
+        } catch (RejectedExecutionException ended) {
+          // the run is over: nothing left to stop
+        }
+      }
     }
+  }
+
+  /** Requests that got a 2xx so far: live while {@link #run} runs, for tests that watch a run. */
+  public long okSoFar() {
+    return stats.ok.sum();
+  }
+
+  /** Requests that failed so far (any kind): live while {@link #run} runs. */
+  public long failedSoFar() {
+    return stats.failed();
   }
 
   /**

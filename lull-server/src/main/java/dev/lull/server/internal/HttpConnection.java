@@ -663,9 +663,13 @@ final class HttpConnection extends ChannelInboundHandlerAdapter {
     }
     if (last instanceof HttpResponse head) {
       startResponse(ex, head);
-    } else if (drainingAndNothingPending()) {
+    } else if (inputShutdown && drainingAndNothingPending()) {
       ex.closeAfter = true;
     }
+    // A streamed response whose head went out before lame duck told the client "keep-alive": the
+    // client may send its next request the instant the last chunk arrives, so closing now would
+    // race it. The connection goes idle instead, and lame duck closes it after the idle grace; a
+    // request that comes meanwhile is served, with Connection: close.
     if (abort) {
       ReferenceCountUtil.release(last);
       stopReading();
