@@ -6,6 +6,7 @@ import dev.lull.jobs.Jobs;
 import dev.lull.jobs.LineChunks;
 import dev.lull.jobs.PermanentJobFailure;
 import dev.lull.jobs.Pipeline;
+import dev.lull.server.Handler;
 import dev.lull.server.Router;
 import java.io.InputStream;
 import java.util.LinkedHashMap;
@@ -45,8 +46,14 @@ public final class DemoJobs {
    * DELETE /jobs/{id}}) to {@code router}.
    */
   public static Router.Builder addRoutes(Router.Builder router, Jobs jobs) {
-    router.post("/jobs/csv", jobs.acceptHandler(CSV));
-    jobs.routes().forEach(router::route);
+    return addRoutes(router, jobs, h -> h);
+  }
+
+  /** As {@link #addRoutes(Router.Builder, Jobs)}, each handler wrapped by {@code wrap}. */
+  static Router.Builder addRoutes(
+      Router.Builder router, Jobs jobs, java.util.function.UnaryOperator<Handler> wrap) {
+    router.post("/jobs/csv", wrap.apply(jobs.acceptHandler(CSV)));
+    jobs.routes().forEach((pattern, handler) -> router.route(pattern, wrap.apply(handler)));
     return router;
   }
 

@@ -10,7 +10,12 @@ import picocli.CommandLine.Command;
     version = "lull 0.1.0-SNAPSHOT",
     description =
         "Lull: an HTTP server runtime that starts on demand, drains gracefully and sleeps when idle.",
-    subcommands = {DemoCommand.class, LoadCommand.class, CommandLine.HelpCommand.class})
+    subcommands = {
+      DemoCommand.class,
+      LoadCommand.class,
+      TrainCommand.class,
+      CommandLine.HelpCommand.class
+    })
 public final class Main implements Runnable {
   /** Exit code for bad usage or configuration, before anything is served. */
   public static final int EXIT_USAGE = 2;
