@@ -9,13 +9,7 @@ import picocli.CommandLine.Command;
     mixinStandardHelpOptions = true,
     version = "lull 0.1.0-SNAPSHOT",
     description =
-        "Lull: an HTTP server runtime that starts on demand, drains gracefully and sleeps when idle.",
-    subcommands = {
-      DemoCommand.class,
-      LoadCommand.class,
-      TrainCommand.class,
-      CommandLine.HelpCommand.class
-    })
+        "Lull: an HTTP server runtime that starts on demand, drains gracefully and sleeps when idle.")
 public final class Main implements Runnable {
   /** Exit code for bad usage or configuration, before anything is served. */
   public static final int EXIT_USAGE = 2;
@@ -29,7 +23,7 @@ public final class Main implements Runnable {
   /** Runs the command line and returns its exit code. */
   public static int run(String... args) {
     Logging.configure();
-    CommandLine cli = new CommandLine(new Main());
+    CommandLine cli = commandLine(args);
     cli.setParameterExceptionHandler(
         (ex, a) -> {
           CommandLine.Help.ColorScheme cs = ex.getCommandLine().getColorScheme();
@@ -45,6 +39,33 @@ public final class Main implements Runnable {
           throw ex;
         });
     return cli.execute(args);
+  }
+
+  /**
+   * The command line for {@code args}. picocli builds the model of every subcommand it is given, by
+   * reflection over all its options, and its classes cannot be kept in the JDK's AOT cache (they
+   * are Java 5 class files): when the first argument names a subcommand, only that one is built,
+   * which saves a socket-activated {@code lull demo} the model of {@code lull load}. Help lists
+   * them all.
+   */
+  static CommandLine commandLine(String... args) {
+    CommandLine cli = new CommandLine(new Main());
+    Object only =
+        switch (args.length > 0 ? args[0] : "") {
+          case "demo" -> new DemoCommand();
+          case "load" -> new LoadCommand();
+          case "train" -> new TrainCommand();
+          default -> null;
+        };
+    if (only != null) {
+      cli.addSubcommand(only);
+    } else {
+      cli.addSubcommand(new DemoCommand());
+      cli.addSubcommand(new LoadCommand());
+      cli.addSubcommand(new TrainCommand());
+      cli.addSubcommand(new CommandLine.HelpCommand());
+    }
+    return cli;
   }
 
   @Override
