@@ -233,32 +233,57 @@ def train_netty(java, jar, aot, env):
 
 def sigterm(args):
     jh = java_home()
+    java = os.path.join(jh, "bin", "java")
     env = dict(os.environ)
     env["JAVA_HOME"] = jh
     if args.lull_java_opts:
         env["LULL_JAVA_OPTS"] = args.lull_java_opts
     jobs = tempfile.mkdtemp(prefix="lull-sigterm-jobs-")
-    times = []
-    for _ in range(args.rounds + 1):
-        port = free_port()
-        p = subprocess.Popen([LULL, "demo", "--listen", "127.0.0.1:%d" % port, "--idle-timeout",
-                              "0", "--jobs-dir", jobs] + args.demo_args.split(),
-                             env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        wait_listening(port, time.monotonic() + 30)
-        with socket.create_connection(("127.0.0.1", port)) as s:
-            s.sendall(REQUEST)
-            read_all(s)
-        time.sleep(1.0)  # idle: no connection, nothing in flight
-        t0 = time.monotonic()
-        p.send_signal(signal.SIGTERM)
-        code = p.wait(30)
-        times.append(time.monotonic() - t0)
-        if code != 0:
-            print("exit code %d" % code, file=sys.stderr)
+    subjects = {"lull": lambda port: [LULL, "demo", "--listen", "127.0.0.1:%d" % port,
+                                      "--idle-timeout", "0", "--jobs-dir", jobs]
+                + args.demo_args.split()}
+    if args.httpserver:
+        subjects["httpserver"] = lambda port: [java] + LAUNCHER_FLAGS + [
+            "-cp", args.httpserver, "Hello", str(port)]
+    if args.netty:
+        subjects["netty"] = lambda port: [java] + LAUNCHER_FLAGS + [
+            "-jar", args.netty, str(port), "127.0.0.1"]
+    times = {k: [] for k in subjects}
+    cpu = {k: [] for k in subjects}
+    names = list(subjects)
+    for r in range(args.rounds + 1):
+        for name in names[r % len(names):] + names[:r % len(names)]:
+            port = free_port()
+            p = subprocess.Popen(subjects[name](port), env=env, stdout=subprocess.DEVNULL,
+                                 stderr=subprocess.DEVNULL)
+            wait_listening(port, time.monotonic() + 30)
+            with socket.create_connection(("127.0.0.1", port)) as s:
+                s.sendall(REQUEST)
+                read_all(s)
+            time.sleep(args.idle_seconds)  # idle: no connection, nothing in flight
+            before = cpu_seconds(p.pid)
+            t0 = time.monotonic()
+            p.send_signal(signal.SIGTERM)
+            # A blocking wait: Popen.wait(timeout) polls with sleeps of up to 50 ms.
+            _, status, usage = os.wait4(p.pid, 0)
+            elapsed = time.monotonic() - t0
+            p.returncode = os.waitstatus_to_exitcode(status)
+            if r > 0:  # the first round warms the page cache
+                times[name].append(elapsed)
+                cpu[name].append(usage.ru_utime + usage.ru_stime - before)
     shutil.rmtree(jobs, ignore_errors=True)
-    print("SIGTERM -> reaped, idle demo, %d rounds (first dropped), load %s" % (
+    print("SIGTERM -> reaped, idle, %d rounds, load %s (cpu: CPU time the process used meanwhile)" % (
         args.rounds, open("/proc/loadavg").read().split()[:3]))
-    print(median_line("lull", times[1:]))
+    for name in names:
+        print(median_line(name, times[name]))
+        print(median_line(name + " cpu", cpu[name]))
+
+
+def cpu_seconds(pid):
+    """utime + stime of a live process, from /proc/PID/stat."""
+    with open("/proc/%d/stat" % pid) as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
 
 
 def rss_kib(pid):
@@ -344,6 +369,7 @@ def main():
     ap.add_argument("--load-seconds", type=int, default=10)
     ap.add_argument("--conns", type=int, default=256)
     ap.add_argument("--settle", type=int, default=5, help="seconds after the load before RSS")
+    ap.add_argument("--idle-seconds", type=float, default=3.0, help="sigterm: idle time first")
     args = ap.parse_args()
     {"coldstart": coldstart, "sigterm": sigterm, "rss": rss}[args.what](args)
 

@@ -1,5 +1,7 @@
 package dev.lull.cli;
 
+import io.netty.util.internal.logging.InternalLoggerFactory;
+import io.netty.util.internal.logging.JdkLoggerFactory;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -23,6 +25,10 @@ public final class Main implements Runnable {
   /** Runs the command line and returns its exit code. */
   public static int run(String... args) {
     Logging.configure();
+    // Netty would first look for SLF4J (on the class path, without a binding, for sqlite-jdbc),
+    // find it a no-op and fall back to java.util.logging after loading it: go there directly.
+    // The CLI owns its process; a library must not choose this for an application.
+    InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
     CommandLine cli = commandLine(args);
     cli.setParameterExceptionHandler(
         (ex, a) -> {
