@@ -330,10 +330,7 @@ final class DemoCommand implements Callable<Integer> {
     int code = server.awaitTermination().exitCode();
     Exception failed = jobsFailure.get();
     if (failed != null) {
-      throw new ConfigException(
-          failed instanceof JobStoreException
-              ? "--jobs-dir " + jobsDir + ": " + failed.getMessage()
-              : "jobs: " + failed);
+      throw new ConfigException("--jobs-dir " + jobsDir + ": " + failed.getMessage());
     }
     return code;
   }

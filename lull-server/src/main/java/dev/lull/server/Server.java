@@ -171,6 +171,11 @@ public final class Server implements AutoCloseable {
     return admin().registry();
   }
 
+  /** Whether the admin plane has been made, for tests of this package. */
+  boolean adminPlaneMade() {
+    return admin != null;
+  }
+
   /** The admin plane, made on the first call (its resources are freed when the server is). */
   private AdminPlane admin() {
     AdminPlane a = admin;
