@@ -187,6 +187,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Main.awaitNetty();
     Path jobsDir = jobsDirectory != null ? jobsDirectory : Jobs.defaultDataDirectory();
     Jobs jobs;
     try {

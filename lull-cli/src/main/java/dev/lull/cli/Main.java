@@ -1,7 +1,10 @@
 package dev.lull.cli;
 
+import io.netty.buffer.ByteBufAllocator;
+import io.netty.channel.epoll.Epoll;
 import io.netty.util.internal.logging.InternalLoggerFactory;
 import io.netty.util.internal.logging.JdkLoggerFactory;
+import java.util.concurrent.CompletableFuture;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 
@@ -29,6 +32,7 @@ public final class Main implements Runnable {
     // find it a no-op and fall back to java.util.logging after loading it: go there directly.
     // The CLI owns its process; a library must not choose this for an application.
     InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
+    if (args.length > 0 && (args[0].equals("demo") || args[0].equals("train"))) warmNetty();
     CommandLine cli = commandLine(args);
     cli.setParameterExceptionHandler(
         (ex, a) -> {
@@ -45,6 +49,40 @@ public final class Main implements Runnable {
           throw ex;
         });
     return cli.execute(args);
+  }
+
+  private static volatile CompletableFuture<Void> nettyReady =
+      CompletableFuture.completedFuture(null);
+
+  /**
+   * Runs Netty's static set-up on another thread while picocli builds its model on this one: the
+   * native transport (a JNI library copied out of the jar) and the allocator's cleaner (on JDK 24+
+   * with native access, a foreign-function binding of malloc and free), 30-70 ms of a
+   * socket-activated start (docs/STARTUP.md). Commands call {@link #awaitNetty()} before any other
+   * use of Netty, so that no class is ever initialised by two threads at once.
+   */
+  private static void warmNetty() {
+    CompletableFuture<Void> ready = new CompletableFuture<>();
+    nettyReady = ready;
+    Thread.ofPlatform()
+        .name("lull-warmup")
+        .daemon(true)
+        .start(
+            () -> {
+              try {
+                Epoll.isAvailable();
+                ByteBufAllocator.DEFAULT.getClass();
+              } catch (Throwable e) {
+                // The server's own start reports what is wrong with the transport.
+              } finally {
+                ready.complete(null);
+              }
+            });
+  }
+
+  /** Waits until {@link #warmNetty()}, if it was started, is done. */
+  static void awaitNetty() {
+    nettyReady.join();
   }
 
   /**
