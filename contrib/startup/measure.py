@@ -178,6 +178,11 @@ def coldstart(args):
         lull_env["LULL_JAVA_OPTS"] = args.lull_java_opts
     subjects["lull"] = lambda log: first_response_activated(
         [LULL, "demo"] + demo_args, free_port_local(), lull_env, log)
+    if args.lull_b_java_opts:
+        b_env = dict(env)
+        b_env["LULL_JAVA_OPTS"] = args.lull_b_java_opts
+        subjects["lull-b"] = lambda log: first_response_activated(
+            [LULL, "demo"] + demo_args, free_port_local(), b_env, log)
     if args.lull_noaot:
         noaot = dict(lull_env)
         noaot["LULL_AOT"] = "0"
@@ -303,10 +308,10 @@ def cpu_seconds(pid, children=False):
     return ticks / os.sysconf("SC_CLK_TCK")
 
 
-def rss_kib(pid):
+def rss_kib(pid, field="VmRSS"):
     with open("/proc/%d/status" % pid) as f:
         for line in f:
-            if line.startswith("VmRSS:"):
+            if line.startswith(field + ":"):
                 return int(line.split()[1])
     return 0
 
@@ -344,6 +349,7 @@ def rss(args):
                 read_all(s)
             time.sleep(2)
             idle = rss_kib(p.pid)
+            idle_anon = rss_kib(p.pid, "RssAnon")
             url = "http://127.0.0.1:%d/" % port
             if shutil.which("wrk"):
                 cmd = ["wrk", "-t1", "-c%d" % args.conns, "-d%ds" % args.load_seconds, url]
@@ -359,10 +365,10 @@ def rss(args):
             after = rss_kib(p.pid)
             time.sleep(args.settle)
             settled = rss_kib(p.pid)
-            print("%-12s idle %6.1f MiB   peak under load %6.1f MiB   after load %6.1f MiB"
-                  "   %ds later %6.1f MiB   %s" % (name, idle / 1024, peak / 1024, after / 1024,
-                                                   args.settle, settled / 1024,
-                                                   rate[0].strip() if rate else ""))
+            print("%-12s idle %6.1f MiB (anon %5.1f)   peak under load %6.1f MiB   after load"
+                  " %6.1f MiB   %ds later %6.1f MiB   %s" % (
+                      name, idle / 1024, idle_anon / 1024, peak / 1024, after / 1024,
+                      args.settle, settled / 1024, rate[0].strip() if rate else ""))
         finally:
             p.send_signal(signal.SIGTERM)
             try:
@@ -382,6 +388,9 @@ def main():
     ap.add_argument("--aot-dir", default=os.path.join(tempfile.gettempdir(), "lull-measure-aot"))
     ap.add_argument("--lull-java-opts", default="", help="LULL_JAVA_OPTS for ./lull")
     ap.add_argument("--lull-noaot", action="store_true", help="also run ./lull with LULL_AOT=0")
+    ap.add_argument("--lull-b-java-opts", default="",
+                    help="coldstart: also run ./lull with these LULL_JAVA_OPTS (lull-b); run"
+                         " `LULL_JAVA_OPTS=... ./lull aot` first so that it has its AOT cache")
     ap.add_argument("--demo-args", default="", help="extra flags for lull demo")
     ap.add_argument("--load-seconds", type=int, default=10)
     ap.add_argument("--conns", type=int, default=256)
