@@ -280,6 +280,7 @@ final class DemoCommand implements Callable<Integer> {
     try {
       server.start();
     } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
+      opening.close();
       throw new ConfigException(e.getMessage());
     }
     AtomicReference<Exception> jobsFailure = new AtomicReference<>();
