@@ -1,9 +1,12 @@
 package dev.lull.cli;
 
+import dev.lull.core.ConnectionState;
 import dev.lull.core.Context;
 import dev.lull.core.Durations;
+import dev.lull.core.Phase;
 import dev.lull.core.SocketActivation;
 import dev.lull.core.Subprocess;
+import dev.lull.core.Work;
 import dev.lull.jobs.Jobs;
 import dev.lull.jobs.redis.RedisJobStore;
 import dev.lull.jobs.spi.JobStoreException;
@@ -22,6 +25,10 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.concurrent.Callable;
+import java.util.concurrent.CompletableFuture;
+import java.util.concurrent.ExecutionException;
+import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicReference;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -43,6 +50,9 @@ import picocli.CommandLine.Option;
     })
 final class DemoCommand implements Callable<Integer> {
   private static final System.Logger LOG = System.getLogger("dev.lull.demo");
+
+  /** Told the server once it has started: {@code lull train} drives it from there. */
+  static volatile java.util.function.Consumer<Server> onStarted;
 
   @Option(
       names = "--listen",
@@ -206,6 +216,7 @@ final class DemoCommand implements Callable<Integer> {
 
   @Override
   public Integer call() throws Exception {
+    Main.awaitNetty();
     Path jobsDir = jobsDirectory != null ? jobsDirectory : Jobs.defaultDataDirectory();
     Jobs jobs;
     try {
@@ -222,9 +233,36 @@ final class DemoCommand implements Callable<Integer> {
       throw new ConfigException(
           "--jobs " + jobsStore + ", --jobs-dir " + jobsDir + ": " + e.getMessage());
     }
+    // The job store (SQLite: a native library, a database) is opened after the server serves, so
+    // that the first request, which under socket activation waits for the whole start, does not pay
+    // for it: once the first request has been answered, a job route is called, a second has passed
+    // or a stop begins, whichever comes first. Job routes wait for it; a tracked piece of work
+    // keeps the server from counting as idle (and a drain from ending) until resumed jobs are
+    // tracked themselves.
+    CompletableFuture<Void> jobsReady = new CompletableFuture<>();
+    CompletableFuture<Void> openJobsNow = new CompletableFuture<>();
     Router.Builder router = routesBuilder();
-    DemoJobs.addRoutes(router, jobs);
-    Server.Builder builder = Server.builder().handler(router.build());
+    DemoJobs.addRoutes(
+        router,
+        jobs,
+        h ->
+            (req, res) -> {
+              openJobsNow.complete(null);
+              try {
+                jobsReady.get();
+              } catch (ExecutionException e) {
+                res.send(503, "jobs are unavailable\n");
+                return;
+              }
+              h.handle(req, res);
+            });
+    Server.Builder builder =
+        Server.builder()
+            .handler(router.build())
+            .connectionListener(
+                (id, from, to) -> {
+                  if (from == ConnectionState.ACTIVE) openJobsNow.complete(null);
+                });
     try {
       List<String> specs = listen;
       SocketActivation activation = SocketActivation.inherited();
@@ -261,18 +299,47 @@ final class DemoCommand implements Callable<Integer> {
     } catch (IllegalArgumentException | IllegalStateException e) {
       throw new ConfigException(e.getMessage());
     }
-    try {
-      // Before the server starts: resumed jobs count as activity from the first instant.
-      jobs.start(server.lifecycle());
-    } catch (JobStoreException e) {
-      throw new ConfigException("--jobs-dir " + jobsDir + ": " + e.getMessage());
-    }
+    // Before the server starts: resumed jobs count as activity from the first instant.
+    Work opening = server.activity().begin("jobs", "opening the job store");
+    server
+        .lifecycle()
+        .addListener(
+            c -> {
+              if (c.to() != Phase.STARTING && c.to() != Phase.RUNNING) openJobsNow.complete(null);
+            });
     server.stopOnSignals();
     try {
       server.start();
     } catch (IllegalStateException | IllegalArgumentException | java.io.UncheckedIOException e) {
+      opening.close();
       throw new ConfigException(e.getMessage());
     }
+    AtomicReference<Exception> jobsFailure = new AtomicReference<>();
+    Thread.ofVirtual()
+        .name("lull-jobs-open")
+        .start(
+            () -> {
+              try {
+                openJobsNow.completeOnTimeout(null, 1, TimeUnit.SECONDS).join();
+                Phase phase = server.lifecycle().phase();
+                if (phase != Phase.STARTING && phase != Phase.RUNNING) {
+                  // Stopping before it was needed: what is unfinished is left for the next start.
+                  jobsReady.completeExceptionally(new IllegalStateException("stopping"));
+                  return;
+                }
+                jobs.start(server.lifecycle());
+                jobsReady.complete(null);
+              } catch (RuntimeException e) {
+                // The CLI's one line, then exit code 2, as for any bad configuration.
+                jobsFailure.set(e);
+                jobsReady.completeExceptionally(e);
+                server.stop();
+              } finally {
+                opening.close();
+              }
+            });
+    java.util.function.Consumer<Server> hook = onStarted;
+    if (hook != null) hook.accept(server);
     for (BoundListener l : server.listeners()) {
       LOG.log(
           System.Logger.Level.INFO,
@@ -293,7 +360,12 @@ final class DemoCommand implements Callable<Integer> {
           "admin: " + adminUrl(l) + (l.inherited() ? " (from systemd)" : ""));
     }
     // Exit with the lifecycle's code: 0 after a stop by signal or idle timer (not 143).
-    return server.awaitTermination().exitCode();
+    int code = server.awaitTermination().exitCode();
+    Exception failed = jobsFailure.get();
+    if (failed != null) {
+      throw new ConfigException("--jobs-dir " + jobsDir + ": " + failed.getMessage());
+    }
+    return code;
   }
 
   private static String addressText(BoundListener l) {

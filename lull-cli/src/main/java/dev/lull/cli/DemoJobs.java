@@ -6,6 +6,7 @@ import dev.lull.jobs.Jobs;
 import dev.lull.jobs.LineChunks;
 import dev.lull.jobs.PermanentJobFailure;
 import dev.lull.jobs.Pipeline;
+import dev.lull.server.Handler;
 import dev.lull.server.RouteOptions;
 import dev.lull.server.Router;
 import dev.lull.server.Scheduling;
@@ -47,11 +48,17 @@ public final class DemoJobs {
    * DELETE /jobs/{id}}) to {@code router}.
    */
   public static Router.Builder addRoutes(Router.Builder router, Jobs jobs) {
+    return addRoutes(router, jobs, h -> h);
+  }
+
+  /** As {@link #addRoutes(Router.Builder, Jobs)}, each handler wrapped by {@code wrap}. */
+  static Router.Builder addRoutes(
+      Router.Builder router, Jobs jobs, java.util.function.UnaryOperator<Handler> wrap) {
     // Accepting a job writes and fsyncs its input and a row; the jobs API reads the store: both
     // are file I/O through native code, kept off the event loops.
     RouteOptions shared = RouteOptions.builder().scheduling(Scheduling.SHARED).build();
-    router.route("POST /jobs/csv", jobs.acceptHandler(CSV), shared);
-    jobs.routes().forEach((pattern, handler) -> router.route(pattern, handler, shared));
+    router.route("POST /jobs/csv", wrap.apply(jobs.acceptHandler(CSV)), shared);
+    jobs.routes().forEach((pattern, handler) -> router.route(pattern, wrap.apply(handler), shared));
     return router;
   }
 

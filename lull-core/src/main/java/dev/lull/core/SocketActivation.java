@@ -157,8 +157,9 @@ public final class SocketActivation {
 
   /**
    * The sockets systemd passed to this process. The first call parses the real environment with
-   * this process's id and then {@linkplain #removeEnvironment() removes} the {@code LISTEN_*}
-   * variables (also when they were malformed); every later call returns the same result.
+   * this process's id and then removes the {@code LISTEN_*} variables (also when they were
+   * malformed), from the C environment in the background ({@link #removeEnvironmentSoon(List)});
+   * every later call returns the same result.
    *
    * @throws IllegalArgumentException when the variables are malformed, on every call
    */
@@ -170,13 +171,7 @@ public final class SocketActivation {
         } catch (IllegalArgumentException e) {
           inheritedFailure = e;
         } finally {
-          Removal removal = removeEnvironment();
-          System.getLogger("dev.lull.core")
-              .log(
-                  System.Logger.Level.DEBUG,
-                  "LISTEN_* removed from the JVM's environment: {0}, from the C environment: {1}",
-                  removal.javaView(),
-                  removal.nativeEnvironment());
+          removeEnvironmentSoon(LISTEN_VARIABLES);
         }
       }
       if (inheritedFailure != null) {
@@ -240,8 +235,47 @@ public final class SocketActivation {
    */
   public static Removal removeEnvironment(List<String> names) {
     List<String> copy = List.copyOf(names);
-    return new Removal(removeFromJavaView(copy), removeFromNativeEnvironment(copy));
+    boolean javaView = removeFromJavaView(copy);
+    synchronized (NATIVE_LOCK) {
+      return new Removal(javaView, removeFromNativeEnvironment(copy));
+    }
   }
+
+  /**
+   * Removes {@code names} as {@link #removeEnvironment(List)} does, but from the C environment on a
+   * background thread: the first use of the foreign-function API spins a few hundred method-handle
+   * classes that no AOT cache keeps (50-300 ms here), which would otherwise sit between a
+   * socket-activated start and its first response (docs/STARTUP.md). Until that thread has run, a
+   * child started with an untouched environment may still see the variables, as on a JDK without
+   * the API; they are harmless to it ({@code LISTEN_PID} names this process, and the JDK closes the
+   * fds in a child), and {@link #stripEnvironment(Map)} removes them from a copied environment.
+   *
+   * @return whether the JVM's own view was cleared (see {@link Removal#javaView()})
+   */
+  public static boolean removeEnvironmentSoon(List<String> names) {
+    List<String> copy = List.copyOf(names);
+    boolean javaView = removeFromJavaView(copy);
+    Thread.ofPlatform()
+        .name("lull-unsetenv")
+        .daemon(true)
+        .start(
+            () -> {
+              boolean nativeEnvironment;
+              synchronized (NATIVE_LOCK) {
+                nativeEnvironment = removeFromNativeEnvironment(copy);
+              }
+              System.getLogger("dev.lull.core")
+                  .log(
+                      System.Logger.Level.DEBUG,
+                      "{0} removed from the JVM''s environment: {1}, from the C environment: {2}",
+                      copy,
+                      javaView,
+                      nativeEnvironment);
+            });
+    return javaView;
+  }
+
+  private static final Object NATIVE_LOCK = new Object();
 
   /**
    * Removes {@link #CHILD_VARIABLES} from the environment of a child process, for example {@code

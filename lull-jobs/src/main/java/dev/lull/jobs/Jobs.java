@@ -119,7 +119,9 @@ public final class Jobs implements AutoCloseable {
   private final Scheduler givenScheduler;
   private final List<JobListener> listeners;
   private final JobIds ids;
-  private final String owner;
+  // This instance's name in the store's leases; made by start(): it looks up the host name and
+  // draws a random number, which has no place on a server's start path before its first response.
+  private volatile String owner;
 
   private final ReentrantLock lock = new ReentrantLock();
   private final Condition runsChanged = lock.newCondition();
@@ -164,7 +166,6 @@ public final class Jobs implements AutoCloseable {
     this.clock = b.clock;
     this.listeners = new CopyOnWriteArrayList<>(b.listeners);
     this.ids = new JobIds(clock);
-    this.owner = instanceName();
     this.permits = new Semaphore(workers);
   }
 
@@ -225,12 +226,14 @@ public final class Jobs implements AutoCloseable {
    * @param attachTo may be null
    */
   public Jobs start(Lifecycle attachTo) {
+    String name = instanceName(); // a host name lookup: not under the lock
     Lifecycle lc;
     lock.lock();
     try {
       if (started) throw new IllegalStateException("start() called twice");
       if (closed) throw new IllegalStateException("closed");
       started = true;
+      owner = name;
       if (lifecycle == null) lifecycle = attachTo;
       lc = lifecycle;
       tracker =

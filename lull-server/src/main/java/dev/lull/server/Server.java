@@ -29,6 +29,7 @@ import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.CompletableFuture;
 import java.util.function.Consumer;
+import java.util.function.Supplier;
 
 /**
  * An HTTP/1.1 server whose handlers run on virtual threads, that can exit by itself when idle and
@@ -54,7 +55,9 @@ public final class Server implements AutoCloseable {
   private final ServerEngines engines;
   private final ActivityTracker tracker;
   private final Lifecycle lifecycle;
-  private final AdminPlane admin;
+  private final Supplier<AdminPlane> adminFactory;
+  private final Object adminLock = new Object();
+  private volatile AdminPlane admin; // made on first use; see the constructor
   private Signals.Installation signals;
 
   private Server(Settings settings, Builder b) {
@@ -74,28 +77,37 @@ public final class Server implements AutoCloseable {
             .drainDelay(b.drainDelay);
     for (LifecycleListener l : b.lifecycleListeners) lb.listener(l);
     this.lifecycle = lb.build();
-    this.admin =
-        AdminPlane.builder(lifecycle)
-            .registry(
-                b.meterRegistry != null
-                    ? b.meterRegistry
-                    : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
-            .listeners(engine::listeners)
-            .inFlight(engine::inFlight)
-            .liveness(engine::probeEventLoops)
-            .readinessChecks(b.readinessChecks)
-            .build();
+    // The admin plane (a Prometheus registry, the JVM's meters, the admin routes) loads a few
+    // hundred classes: it is made now only if something needs it from the start, an admin listener
+    // or the application's own registry; otherwise on the first call of meterRegistry(), if any.
     // Requests are timed only when someone can read the figures: an admin listener serves
     // /metrics, or the application passed its own registry. A timer with a percentile histogram on
     // every request is not free (the benchmark in docs/BENCHMARKS.md).
-    if (b.admin != null || b.meterRegistry != null) engine.requestMetrics(admin.requestMetrics());
+    PrometheusMeterRegistry registry = b.meterRegistry;
+    Map<String, ReadinessCheck> checks = new LinkedHashMap<>(b.readinessChecks);
+    this.adminFactory =
+        () ->
+            AdminPlane.builder(lifecycle)
+                .registry(
+                    registry != null
+                        ? registry
+                        : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
+                .listeners(engine::listeners)
+                .inFlight(engine::inFlight)
+                .liveness(engine::probeEventLoops)
+                .readinessChecks(checks)
+                .build();
+    if (b.admin != null || b.meterRegistry != null) {
+      AdminPlane plane = admin();
+      engine.requestMetrics(plane.requestMetrics());
+    }
     if (b.admin != null) {
       // The admin listener has its own engine and tracker: its connections never keep the server
       // awake nor delay its drain, and it is released last.
       Settings adminSettings =
           new Settings(
               List.of(b.admin),
-              admin.router(),
+              admin().router(),
               8 * 1024,
               16 * 1024,
               64 * 1024,
@@ -111,9 +123,7 @@ public final class Server implements AutoCloseable {
               // Scrapes read MXBeans and the status page renders HTML: they hold no event loop.
               Scheduling.SHARED);
       engines.admin(
-          new Engine(adminSettings, ActivityTracker.builder().build()), admin, b.adminPublic);
-    } else {
-      engines.plane(admin);
+          new Engine(adminSettings, ActivityTracker.builder().build()), admin(), b.adminPublic);
     }
     if (b.systemdNotify) SystemdNotifier.install(lifecycle, engine::probeEventLoops);
   }
@@ -161,7 +171,26 @@ public final class Server implements AutoCloseable {
    * docs/ADMIN.md), the JVM's, and any the application adds.
    */
   public MeterRegistry meterRegistry() {
-    return admin.registry();
+    return admin().registry();
+  }
+
+  /** Whether the admin plane has been made, for tests of this package. */
+  boolean adminPlaneMade() {
+    return admin != null;
+  }
+
+  /** The admin plane, made on the first call (its resources are freed when the server is). */
+  private AdminPlane admin() {
+    AdminPlane a = admin;
+    if (a != null) return a;
+    synchronized (adminLock) {
+      if (admin == null) {
+        a = adminFactory.get();
+        engines.plane(a);
+        admin = a;
+      }
+      return admin;
+    }
   }
 
   /** The engine, for tests of this package (cancellation counters). */

@@ -12,7 +12,7 @@ import java.time.InstantSource;
 public final class JobIds {
   private static final char[] ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz".toCharArray();
   private final InstantSource clock;
-  private final SecureRandom random = new SecureRandom();
+  private SecureRandom random; // guarded by this; made on the first id, off the start path
   private long lastMillis = -1;
   private long randHi; // 16 bits
   private long randLo; // 64 bits
@@ -29,6 +29,7 @@ public final class JobIds {
       if (randLo == 0) randHi = (randHi + 1) & 0xFFFF;
     } else {
       lastMillis = ms;
+      if (random == null) random = new SecureRandom();
       randHi = random.nextInt(1 << 16);
       randLo = random.nextLong();
     }

@@ -19,6 +19,7 @@ public final class ServerEngines implements Drainable {
   private volatile Engine admin; // null: no admin listener
   private volatile AdminPlane plane;
   private volatile boolean adminPublic;
+  private boolean released; // guarded by this
 
   public ServerEngines(Engine main) {
     this.main = main;
@@ -31,9 +32,17 @@ public final class ServerEngines implements Drainable {
     this.adminPublic = adminPublic;
   }
 
-  /** The plane whose resources {@link #release()} frees, when there is no admin listener. */
+  /**
+   * The plane whose resources {@link #release()} frees; made lazily when there is no admin
+   * listener, so possibly after the release, in which case it is freed at once.
+   */
   public void plane(AdminPlane plane) {
-    this.plane = plane;
+    boolean late;
+    synchronized (this) {
+      this.plane = plane;
+      late = released;
+    }
+    if (late) plane.close();
   }
 
   public List<BoundListener> adminListeners() {
@@ -91,7 +100,11 @@ public final class ServerEngines implements Drainable {
         Engine a = admin;
         if (a != null) a.close();
       } finally {
-        AdminPlane p = plane;
+        AdminPlane p;
+        synchronized (this) {
+          released = true;
+          p = plane;
+        }
         if (p != null) p.close();
       }
     }

@@ -66,14 +66,14 @@ public record SystemdEnvironment(
 
   /**
    * Reads this process's environment once and removes the variables from it (as far as {@link
-   * SocketActivation#removeEnvironment(List)} can), so that child processes do not ping our service
-   * manager; every later call returns the same result.
+   * SocketActivation#removeEnvironmentSoon(List)} can, the C environment in the background), so
+   * that child processes do not ping our service manager; every later call returns the same result.
    */
   public static SystemdEnvironment inherited() {
     synchronized (LOCK) {
       if (inherited == null) {
         inherited = parse(System.getenv(), ProcessHandle.current().pid());
-        SocketActivation.removeEnvironment(VARIABLES);
+        SocketActivation.removeEnvironmentSoon(VARIABLES);
       }
       return inherited;
     }
