@@ -42,7 +42,7 @@
 #   OUT=bench/out/<timestamp>   raw outputs: wrk outputs, server logs, results.tsv, cold.tsv, rss.tsv,
 #                     summary.txt, summary.md, bench-ratios.png (bench/out/ is git-ignored)
 #
-# Every JVM gets the flags Lull's launcher uses: -XX:+UseSerialGC -Dio.netty.jfr.enabled=false
+# Every JVM gets the flags Lull's launcher uses: -XX:+UseSerialGC -Xms16m -Xmx256m -Dio.netty.jfr.enabled=false
 # --enable-native-access=ALL-UNNAMED (the peers get them spelled out below), plus JAVA_OPTS. Lull is
 # always started through ./lull, so whatever the launcher does (e.g. its own AOT cache) is measured;
 # the cold starts also run "lull-jar", the same jar started with plain `java -jar` and the same flags.
@@ -131,7 +131,7 @@ JAVA_HOME=$("$ROOT/lull" java-home) || die "no JDK >= 21 found (see ./lull)"
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
 # Keep in step with the exec line of ./lull.
-LAUNCHER_FLAGS=(-XX:+UseSerialGC -Dio.netty.jfr.enabled=false --enable-native-access=ALL-UNNAMED)
+LAUNCHER_FLAGS=(-XX:+UseSerialGC -Xms16m -Xmx256m -Dio.netty.jfr.enabled=false --enable-native-access=ALL-UNNAMED)
 # The demo must not exit when idle (its default idle timeout) while the other servers are measured;
 # its job store goes under OUT so that runs never share one.
 DEMO_FLAGS=(--idle-timeout 0)
@@ -379,6 +379,13 @@ if [ "$COLD" = 1 ]; then
   VARIANTS=(lull)
   [ -z "$LULL_B_JAVA_OPTS$LULL_B_ARGS" ] || VARIANTS+=(lull-b)
   VARIANTS+=(lull-jar)
+  # Lull's launcher keeps its own AOT cache (keyed to the jar and the flags); train it now, so that
+  # no background training runs in the middle of the measurements.
+  LULL_JAVA_OPTS="$JAVA_OPTS" "$ROOT/lull" aot >"$OUT/aot-train-lull.log" 2>&1 ||
+    log "lull aot failed (see $OUT/aot-train-lull.log); Lull cold-starts without a cache"
+  if [ -n "$LULL_B_JAVA_OPTS" ]; then
+    LULL_JAVA_OPTS="$JAVA_OPTS $LULL_B_JAVA_OPTS" "$ROOT/lull" aot >"$OUT/aot-train-lull-b.log" 2>&1 || true
+  fi
   declare -A AOT_FILE
   JVM_ID=$("$JAVA" -version 2>&1 | tr '\n' ' ')
   mkdir -p "$ROOT/bench/out/aot"
