@@ -17,6 +17,7 @@ import dev.lull.server.internal.Settings;
 import dev.lull.server.internal.admin.AdminAccess;
 import dev.lull.server.internal.admin.AdminPlane;
 import dev.lull.server.internal.admin.SystemdNotifier;
+import io.micrometer.core.instrument.FunctionCounter;
 import io.micrometer.core.instrument.MeterRegistry;
 import io.micrometer.prometheusmetrics.PrometheusConfig;
 import io.micrometer.prometheusmetrics.PrometheusMeterRegistry;
@@ -86,17 +87,22 @@ public final class Server implements AutoCloseable {
     PrometheusMeterRegistry registry = b.meterRegistry;
     Map<String, ReadinessCheck> checks = new LinkedHashMap<>(b.readinessChecks);
     this.adminFactory =
-        () ->
-            AdminPlane.builder(lifecycle)
-                .registry(
-                    registry != null
-                        ? registry
-                        : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT))
-                .listeners(engine::listeners)
-                .inFlight(engine::inFlight)
-                .liveness(engine::probeEventLoops)
-                .readinessChecks(checks)
-                .build();
+        () -> {
+          PrometheusMeterRegistry r =
+              registry != null ? registry : new PrometheusMeterRegistry(PrometheusConfig.DEFAULT);
+          // lull_event_loop_holds_total: requests whose handler held an event loop over 10 ms in
+          // one stretch (ADR 0004); they finished on the shared scheduler.
+          FunctionCounter.builder("lull.event.loop.holds", engine, Engine::loopHolds)
+              .description("Requests whose handler held an event loop over 10 ms in one stretch")
+              .register(r);
+          return AdminPlane.builder(lifecycle)
+              .registry(r)
+              .listeners(engine::listeners)
+              .inFlight(engine::inFlight)
+              .liveness(engine::probeEventLoops)
+              .readinessChecks(checks)
+              .build();
+        };
     if (b.admin != null || b.meterRegistry != null) {
       AdminPlane plane = admin();
       engine.requestMetrics(plane.requestMetrics());

@@ -159,8 +159,11 @@ class SchedulingTest {
                   res.send("quick");
                 })
             .build();
+    io.micrometer.prometheusmetrics.PrometheusMeterRegistry registry =
+        new io.micrometer.prometheusmetrics.PrometheusMeterRegistry(
+            io.micrometer.prometheusmetrics.PrometheusConfig.DEFAULT);
     try (LogCapture logs = LogCapture.lull();
-        TestServer t = TestServer.start(router)) {
+        TestServer t = TestServer.start(router, b -> b.meterRegistry(registry))) {
       assertThat(t.get("/busy").body()).isEqualTo("busy");
       assertThat(logs.all()).noneMatch(r -> r.getMessage().contains("held an event loop"));
       assertThat(t.get("/busy").body()).isEqualTo("busy");
@@ -168,6 +171,9 @@ class SchedulingTest {
       assertThat(t.get("/quick").body()).isEqualTo("quick");
       // At least: on a loaded machine a stretch the OS preempted for 10 ms counts too.
       assertThat(t.server.engine().loopHolds()).isGreaterThanOrEqualTo(3);
+      assertThat(registry.scrape()).contains("lull_event_loop_holds_total");
+      assertThat(registry.get("lull.event.loop.holds").functionCounter().count())
+          .isGreaterThanOrEqualTo(3);
       assertThat(logs.all())
           .filteredOn(r -> r.getMessage().startsWith("GET /busy held an event loop"))
           .hasSize(1);
