@@ -31,6 +31,7 @@ final class HandlerScheduler implements Executor {
   private volatile long stretchBegan; // System.nanoTime() when the running stretch began, or 0
   private boolean heldLoop; // event loop only: counted as holding its loop
   private volatile boolean moving; // moveTo waits for the event loop to wake it
+  private volatile boolean routeShared; // the route said SHARED (moveTo)
 
   HandlerScheduler(Exchange exchange, boolean shared) {
     this.loop = exchange.conn.channel.eventLoop();
@@ -78,7 +79,9 @@ final class HandlerScheduler implements Executor {
     long held = System.nanoTime() - began;
     if (held > Engine.LOOP_HOLD_LIMIT_NANOS) {
       shared = true;
-      if (!heldLoop && ex != null) {
+      // Not when the route itself moved the request off the loop in this stretch: the time was
+      // the OS's or the router's, and the route already says SHARED.
+      if (!heldLoop && ex != null && !routeShared) {
         heldLoop = true;
         ex.conn.engine.loopHeld(ex, held);
       }
@@ -96,6 +99,7 @@ final class HandlerScheduler implements Executor {
    */
   void moveTo(Scheduling scheduling) {
     boolean toShared = scheduling == Scheduling.SHARED;
+    routeShared = toShared;
     if (shared == toShared || !Carriers.eventLoopAvailable()) return;
     shared = toShared;
     if (toShared) {
