@@ -10,10 +10,10 @@ import java.util.concurrent.Executor;
 import java.util.concurrent.atomic.AtomicBoolean;
 
 /**
- * Makes the handlers' virtual threads. For {@link Scheduling#EVENT_LOOP} each request's thread gets
- * its {@link Exchange} as scheduler, which runs it on the connection's event loop (or on the JDK's
- * shared scheduler, see {@link HandlerScheduler}). The JDK has no public API for a virtual thread
- * with a scheduler of one's own, so this uses the constructor the JDK's own tests use ({@code
+ * Makes the handlers' virtual threads. Where event-loop scheduling is available each request's
+ * thread gets a {@link HandlerScheduler} of its own, which runs it on the connection's event loop
+ * or on the JDK's shared scheduler. The JDK has no public API for a virtual thread with a scheduler
+ * of one's own, so this uses the constructor the JDK's own tests use ({@code
  * java.lang.ThreadBuilders$VirtualThreadBuilder(Executor)}), reached with {@code --add-opens
  * java.base/java.lang=ALL-UNNAMED}; where that is missing, or on a JDK before 24 (where a virtual
  * thread blocked in {@code synchronized} or {@code Object.wait} pins its carrier, which would then
@@ -96,12 +96,13 @@ final class Carriers {
   }
 
   /**
-   * An unstarted virtual thread running {@code ex}. When event-loop scheduling is available every
-   * handler thread gets its {@code scheduler}, whichever the server's default, so that a route can
-   * move its requests either way ({@link HandlerScheduler#moveTo}).
+   * An unstarted virtual thread running {@code ex}, with {@code scheduler} (null: an ordinary
+   * virtual thread). Where event-loop scheduling is available every handler thread gets one,
+   * whichever the server's default, so that a route can move its requests either way ({@link
+   * HandlerScheduler#moveTo}).
    */
   static Thread newThread(HandlerScheduler scheduler, Exchange ex) {
-    if (NEW_BUILDER == null) return PLAIN.unstarted(ex);
+    if (scheduler == null) return PLAIN.unstarted(ex);
     try {
       return ((Thread.Builder.OfVirtual) NEW_BUILDER.invokeExact((Executor) scheduler))
           .name("lull-handler")

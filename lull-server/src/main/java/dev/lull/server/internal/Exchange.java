@@ -46,7 +46,10 @@ final class Exchange implements Runnable {
   private volatile boolean gone;
   private volatile Thread thread;
 
-  /** The scheduler of its handler thread; null for an error exchange, which has no handler. */
+  /**
+   * The scheduler of its handler thread; null where event-loop scheduling is not available (an
+   * ordinary virtual thread) and for an error exchange, which has no handler.
+   */
   private final HandlerScheduler scheduler;
 
   // Cancellation. The cause is set once, under this lock, whichever comes first of the cause and
@@ -83,7 +86,10 @@ final class Exchange implements Runnable {
     this.declaredLength = HttpUtil.getContentLength(request, -1L);
     // Before the thread starts: a cancellation that comes before run() must interrupt it too.
     this.interruptOnCancel = conn.engine.settings.interruptOnCancel();
-    this.scheduler = new HandlerScheduler(this, conn.engine.scheduling == Scheduling.SHARED);
+    this.scheduler =
+        Carriers.eventLoopAvailable()
+            ? new HandlerScheduler(this, conn.engine.scheduling == Scheduling.SHARED)
+            : null;
   }
 
   /** A request that gets {@code status} and closes the connection; no handler sees it. */
@@ -114,7 +120,7 @@ final class Exchange implements Runnable {
    * its next stretch starts there. Does nothing where event-loop scheduling is not available.
    */
   void moveTo(Scheduling scheduling) {
-    scheduler.moveTo(scheduling);
+    if (scheduler != null) scheduler.moveTo(scheduling);
   }
 
   @Override
@@ -140,7 +146,7 @@ final class Exchange implements Runnable {
       }
       body.close();
       thread = null;
-      scheduler.handlerFinished();
+      if (scheduler != null) scheduler.handlerFinished();
       if (toRelease != null) for (Context c : toRelease) c.release();
     }
   }

@@ -19,7 +19,7 @@ import java.util.concurrent.locks.LockSupport;
  * Lull. They may keep this object for their life, so it lets go of its exchange when the handler
  * ends.
  */
-final class HandlerScheduler implements Executor {
+final class HandlerScheduler implements Executor, Runnable {
   private final EventLoop loop;
   private volatile Exchange exchange; // null once the handler has returned
 
@@ -27,7 +27,6 @@ final class HandlerScheduler implements Executor {
   private volatile boolean shared;
 
   private volatile Runnable own; // the handler thread's continuation: the first one submitted
-  private final Runnable stretch = this::runStretch;
   private volatile long stretchBegan; // System.nanoTime() when the running stretch began, or 0
   private boolean heldLoop; // event loop only: counted as holding its loop
   private volatile boolean moving; // moveTo waits for the event loop to wake it
@@ -51,7 +50,7 @@ final class HandlerScheduler implements Executor {
       long began = stretchBegan;
       if (began == 0 || System.nanoTime() - began <= Engine.LOOP_HOLD_LIMIT_NANOS) {
         try {
-          loop.execute(stretch);
+          loop.execute(this); // run(): one stretch
           return;
         } catch (RejectedExecutionException e) {
           // the event loops have shut down
@@ -67,7 +66,8 @@ final class HandlerScheduler implements Executor {
    * Engine#LOOP_HOLD_LIMIT_NANOS} (a computation, a file read, native code) sends the rest of the
    * request to the shared scheduler; the engine counts such requests and names their route.
    */
-  private void runStretch() {
+  @Override
+  public void run() {
     Exchange ex = exchange;
     long began = System.nanoTime();
     stretchBegan = began;
