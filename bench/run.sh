@@ -347,7 +347,7 @@ STARTED=()
 
 # ---------------------------------------------------------------- lifecycle
 COLD_TSV="$OUT/cold.tsv"
-printf 'server\tround\tfirst_ms\tidle_rss_kib\tterm_ms\texit\n' >"$COLD_TSV"
+printf 'server\tround\tfirst_ms\tidle_rss_kib\tterm_ms\texit\tfirst_cpu_ms\n' >"$COLD_TSV"
 LIFECYCLE=(python3 "$ROOT/bench/lifecycle.py")
 
 cold_cmd() { # NAME: sets CMD to the command systemd-socket-activate starts (inherits fd 3)
