@@ -15,6 +15,7 @@ import java.nio.file.WatchKey;
 import java.nio.file.WatchService;
 import java.security.MessageDigest;
 import java.util.ArrayList;
+import java.util.HashMap;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
@@ -182,6 +183,36 @@ class LauncherAotTest {
         }
       }
     }
+  }
+
+  @Test
+  void theDefaultFlagsComeFirstAndLullJavaOptsOverridesThem() throws Exception {
+    Path jar = probeJar("app.jar", "one");
+    Map<String, String> env = new HashMap<>(env(jar, dir.resolve("aot"), javaHome()));
+    env.put("LULL_AOT", "0");
+
+    Run plain = launch(env, "hello");
+    assertThat(plain.code()).as(plain.out()).isZero();
+    assertThat(jvmFlags(plain.out()))
+        .contains("-XX:+UseSerialGC", "-Xms16m", "-Xmx256m", "-XX:CompileThresholdScaling=10");
+
+    // A heap flag replaces the default of its kind; a JIT flag is given after the default, and
+    // the JVM takes the last occurrence of an -XX flag.
+    env.put("LULL_JAVA_OPTS", "-Xmx1g -XX:CompileThresholdScaling=1");
+    Run custom = launch(env, "hello");
+    assertThat(custom.code()).as(custom.out()).isZero();
+    List<String> flags = jvmFlags(custom.out());
+    assertThat(flags).contains("-Xmx1g", "-Xms16m").doesNotContain("-Xmx256m");
+    assertThat(flags.lastIndexOf("-XX:CompileThresholdScaling=1"))
+        .isGreaterThan(flags.indexOf("-XX:CompileThresholdScaling=10"));
+  }
+
+  /** The JVM's input arguments as {@link AotProbe} printed them. */
+  private static List<String> jvmFlags(String out) {
+    int at = out.indexOf(" jvm=[");
+    assertThat(at).as(out).isNotNegative();
+    String list = out.substring(at + " jvm=[".length(), out.indexOf(']', at));
+    return List.of(list.split(", "));
   }
 
   @Test
