@@ -27,12 +27,13 @@ public final class Main implements Runnable {
 
   /** Runs the command line and returns its exit code. */
   public static int run(String... args) {
-    Logging.configure();
     // Netty would first look for SLF4J (on the class path, without a binding, for sqlite-jdbc),
     // find it a no-op and fall back to java.util.logging after loading it: go there directly.
     // The CLI owns its process; a library must not choose this for an application.
     InternalLoggerFactory.setDefaultFactory(JdkLoggerFactory.INSTANCE);
+    // First, so that it overlaps the logging set-up too.
     if (args.length > 0 && (args[0].equals("demo") || args[0].equals("train"))) warmNetty();
+    Logging.configure();
     CommandLine cli = commandLine(args);
     cli.setParameterExceptionHandler(
         (ex, a) -> {

@@ -35,7 +35,7 @@ class ExposureTest {
     try (Server server =
             Server.builder()
                 .listen("127.0.0.1:0")
-                .handler(DemoCommand.routes())
+                .handler(DemoRoutes.routes())
                 .ioThreads(1)
                 .build()
                 .start();
@@ -99,7 +99,7 @@ class ExposureTest {
         Server.builder()
             .listen("127.0.0.1:0")
             .admin("localhost:0")
-            .handler(DemoCommand.routes())
+            .handler(DemoRoutes.routes())
             .ioThreads(1)
             .build()
             .start()) {
@@ -122,7 +122,7 @@ class ExposureTest {
                 Server.builder()
                     .listen("127.0.0.1:0")
                     .admin("0.0.0.0:0")
-                    .handler(DemoCommand.routes())
+                    .handler(DemoRoutes.routes())
                     .build())
         .hasMessageContaining("--admin-public");
   }

@@ -97,8 +97,9 @@ public final class Durations {
     if (nanos < 1_000_000L) return Math.max(1, Math.round(nanos / 1_000.0)) + "us";
     if (nanos < 1_000_000_000L) return Math.round(nanos / 1_000_000.0) + "ms";
     if (nanos < 60_000_000_000L) {
-      double s = Math.round(nanos / 100_000_000.0) / 10.0;
-      return (s == Math.rint(s) ? String.valueOf((long) s) : String.valueOf(s)) + "s";
+      // Tenths in integers: Double.toString is slow the first times it runs (a stop logs this).
+      long tenths = Math.round(nanos / 100_000_000.0);
+      return tenths / 10 + (tenths % 10 == 0 ? "" : "." + tenths % 10) + "s";
     }
     long seconds = Math.round(nanos / 1_000_000_000.0);
     if (seconds < 3600) return seconds / 60 + "m" + (seconds % 60 == 0 ? "" : seconds % 60 + "s");

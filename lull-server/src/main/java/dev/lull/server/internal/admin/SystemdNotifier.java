@@ -80,7 +80,8 @@ public final class SystemdNotifier implements LifecycleListener, AutoCloseable {
     this.ticker = tracker.ticker();
     this.scheduler = tracker.scheduler();
     this.notify = notify;
-    this.watchdogInterval = watchdog.map(w -> w.dividedBy(2)).filter(w -> !w.isZero());
+    this.watchdogInterval =
+        watchdog.map(w -> Duration.ofMillis(w.toMillis() / 2)).filter(w -> !w.isZero());
     this.probe = probe;
     this.statusInterval = statusInterval;
   }
