@@ -19,9 +19,10 @@ import sun.misc.Signal;
  * {@code lull train} (hidden): the workload the launcher runs with {@code -XX:AOTCacheOutput} to
  * build the JDK AOT cache (docs/STARTUP.md). It runs {@code lull demo} on an ephemeral loopback
  * port, exactly as a user would (the same command line parsing, start path, first request and
- * stop), sends it a keep-alive request, a second one and a request for a missing route, then raises
- * SIGTERM in this process so that the graceful stop path is what a signal runs. The classes loaded
- * and the methods profiled meanwhile are what the cache holds.
+ * stop), sends it a keep-alive request, a second one, a request for a missing route and one for a
+ * missing job (which waits for the job store to open), then raises SIGTERM in this process so that
+ * the graceful stop path is what a signal runs. The classes loaded and the methods profiled
+ * meanwhile are what the cache holds.
  */
 @Command(name = "train", hidden = true, description = "Exercises the demo once, for an AOT cache.")
 final class TrainCommand implements Callable<Integer> {
@@ -46,8 +47,10 @@ final class TrainCommand implements Callable<Integer> {
         s.setSoTimeout(10_000);
         OutputStream out = s.getOutputStream();
         InputStream in = s.getInputStream();
-        for (String path : new String[] {"/", "/", "/missing"}) {
-          boolean last = path.equals("/missing");
+        // The job route waits for the job store, which the demo opens after its first response:
+        // the stop then runs with it open, as it does in service.
+        for (String path : new String[] {"/", "/", "/missing", "/jobs/train"}) {
+          boolean last = path.equals("/jobs/train");
           out.write(
               ("GET "
                       + path
