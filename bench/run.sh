@@ -131,7 +131,7 @@ JAVA_HOME=$("$ROOT/lull" java-home) || die "no JDK >= 21 found (see ./lull)"
 export JAVA_HOME
 JAVA="$JAVA_HOME/bin/java"
 # Keep in step with the exec line of ./lull.
-LAUNCHER_FLAGS=(-XX:+UseSerialGC -Xms16m -Xmx256m -Dio.netty.jfr.enabled=false --enable-native-access=ALL-UNNAMED)
+LAUNCHER_FLAGS=(-XX:+UseSerialGC -Xms16m -Xmx256m -XX:CompileThresholdScaling=10 -Dio.netty.jfr.enabled=false --enable-native-access=ALL-UNNAMED)
 # The demo must not exit when idle (its default idle timeout) while the other servers are measured;
 # its job store goes under OUT so that runs never share one.
 DEMO_FLAGS=(--idle-timeout 0)

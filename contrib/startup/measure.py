@@ -32,8 +32,8 @@ import time
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 LULL = os.path.join(ROOT, "lull")
-LAUNCHER_FLAGS = ["-XX:+UseSerialGC", "-Dio.netty.jfr.enabled=false",
-                  "--enable-native-access=ALL-UNNAMED"]
+LAUNCHER_FLAGS = ["-XX:+UseSerialGC", "-Xms16m", "-Xmx256m", "-XX:CompileThresholdScaling=10",
+                  "-Dio.netty.jfr.enabled=false", "--enable-native-access=ALL-UNNAMED"]
 REQUEST = b"GET / HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n"
 
 
