@@ -102,6 +102,15 @@ final class DemoCommand implements Callable<Integer> {
   long maxBodySize;
 
   @Option(
+      names = "--max-connections",
+      paramLabel = "N",
+      description =
+          "Most connections open at once; at the limit new ones wait in the kernel's accept queue"
+              + " until one closes. 0 = no limit (default: ${DEFAULT-VALUE}).",
+      defaultValue = "0")
+  int maxConnections;
+
+  @Option(
       names = "--io-threads",
       paramLabel = "N",
       description = "Event-loop threads; 0 = one per CPU (default: ${DEFAULT-VALUE}).",
@@ -275,6 +284,7 @@ final class DemoCommand implements Callable<Integer> {
           .maxHeaderSize(maxHeaderSize)
           .maxRequestLineLength(maxRequestLine)
           .maxBodySize(maxBodySize)
+          .maxConnections(count("--max-connections", maxConnections))
           .ioThreads(ioThreads)
           .idleTimeout(duration("--idle-timeout", idleTimeout))
           .stopTimeout(duration("--stop-timeout", stopTimeout))
@@ -394,6 +404,11 @@ final class DemoCommand implements Callable<Integer> {
       throw new ConfigException("systemd passed only the admin socket \"" + adminName + "\"");
     }
     return specs;
+  }
+
+  private static int count(String option, int value) {
+    if (value < 0) throw new ConfigException(option + ": 0 (none) or more, not " + value);
+    return value;
   }
 
   private static Duration duration(String option, String value) {

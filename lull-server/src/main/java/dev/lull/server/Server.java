@@ -95,6 +95,10 @@ public final class Server implements AutoCloseable {
           FunctionCounter.builder("lull.event.loop.holds", engine, Engine::loopHolds)
               .description("Requests whose handler held an event loop over 10 ms in one stretch")
               .register(r);
+          // lull_accept_pauses_total: times the connection limit paused accepting.
+          FunctionCounter.builder("lull.accept.pauses", engine, Engine::acceptPauses)
+              .description("Times accepting paused because the connection limit was reached")
+              .register(r);
           return AdminPlane.builder(lifecycle)
               .registry(r)
               .listeners(engine::listeners)
@@ -127,7 +131,9 @@ public final class Server implements AutoCloseable {
               Duration.ofMillis(500),
               Context.root(Ticker.system(), Scheduler.system()),
               // Scrapes read MXBeans and the status page renders HTML: they hold no event loop.
-              Scheduling.SHARED);
+              Scheduling.SHARED,
+              // No limit: health checks and scrapes must get through while the server is full.
+              0);
       engines.admin(
           new Engine(adminSettings, ActivityTracker.builder().build()), admin(), b.adminPublic);
     }
@@ -271,6 +277,7 @@ public final class Server implements AutoCloseable {
     private Handler handler;
     private int maxRequestLineLength = 8 * 1024;
     private int maxHeaderSize = 16 * 1024;
+    private int maxConnections;
     private long maxBodySize = 10L * 1024 * 1024;
     private Duration readHeaderTimeout = Duration.ofSeconds(10);
     private Duration readBodyTimeout = Duration.ofSeconds(30);
@@ -545,6 +552,20 @@ public final class Server implements AutoCloseable {
       return this;
     }
 
+    /**
+     * Most connections open at once on the server's listeners together (the admin listener is not
+     * counted and never paused). At the limit Lull stops accepting: new connections wait in the
+     * kernel's accept queue (backlog 1024; beyond it the kernel drops their SYNs and clients retry)
+     * until a connection closes, as Jetty's {@code ConnectionLimit} and Go's {@code
+     * netutil.LimitListener} do; nothing is accepted and then refused. Idle keep-alive connections
+     * count, so set {@link #keepAliveTimeout} to match. 0 (the default) means no limit: the
+     * process's file descriptor limit is the bound.
+     */
+    public Builder maxConnections(int connections) {
+      this.maxConnections = connections;
+      return this;
+    }
+
     /** Event-loop threads; 0 (the default) means one per available processor. */
     public Builder ioThreads(int threads) {
       this.ioThreads = threads;
@@ -576,6 +597,7 @@ public final class Server implements AutoCloseable {
       checkNotNegative("readBodyTimeout", readBodyTimeout);
       checkPositive("keepAliveTimeout", keepAliveTimeout);
       check(ioThreads >= 0, "ioThreads < 0: " + ioThreads);
+      check(maxConnections >= 0, "maxConnections < 0: " + maxConnections);
       check(responseBufferSize >= 0, "responseBufferSize < 0: " + responseBufferSize);
       checkNotNegative("idleTimeout", idleTimeout);
       checkNotNegative("stopTimeout", stopTimeout);
@@ -602,7 +624,8 @@ public final class Server implements AutoCloseable {
               interruptOnCancel,
               lameDuckIdleGrace,
               base,
-              scheduling),
+              scheduling,
+              maxConnections),
           this);
     }
 

@@ -38,6 +38,7 @@ import java.util.concurrent.ConcurrentHashMap;
 import java.util.concurrent.RejectedExecutionException;
 import java.util.concurrent.ThreadFactory;
 import java.util.concurrent.TimeUnit;
+import java.util.concurrent.atomic.AtomicInteger;
 import java.util.concurrent.atomic.AtomicLong;
 import java.util.concurrent.atomic.LongAdder;
 
@@ -354,8 +355,75 @@ public final class Engine implements Drainable {
         long id = connectionIds.incrementAndGet();
         child.attr(CONNECTION_ID).set(id);
         tracker.connectionStateChanged(id, null, ConnectionState.NEW);
+        if (settings.maxConnections() > 0) {
+          child.closeFuture().addListener(f -> connectionClosed());
+          if (openConnections.incrementAndGet() >= settings.maxConnections()) updateAccepting();
+        }
       }
       ctx.fireChannelRead(msg);
+    }
+  }
+
+  // ------------------------------------------------------------------ connection limit
+
+  /** Connections accepted and not closed yet; counted only with a connection limit. */
+  private final AtomicInteger openConnections = new AtomicInteger();
+
+  private final Object acceptLock = new Object();
+  private boolean acceptPaused; // under acceptLock
+  private final LongAdder acceptPauses = new LongAdder();
+
+  private void connectionClosed() {
+    int open = openConnections.decrementAndGet();
+    if (open < settings.maxConnections()) {
+      synchronized (acceptLock) {
+        if (!acceptPaused) return;
+      }
+      updateAccepting();
+    }
+  }
+
+  /**
+   * Pauses accepting on every listener when the limit is reached and resumes when a connection has
+   * closed, deciding from the current count under a lock so that a pause and a resume racing each
+   * other end in the state the count says. A paused listener reads no more accepts (its server
+   * channel's autoRead is off: epoll stops watching it, and the accept batch in progress stops
+   * after the connection that reached the limit); the kernel keeps queueing connections.
+   */
+  private void updateAccepting() {
+    List<Channel> listening;
+    boolean pause;
+    synchronized (acceptLock) {
+      pause = openConnections.get() >= settings.maxConnections();
+      if (pause == acceptPaused) return;
+      acceptPaused = pause;
+      synchronized (lock) {
+        listening = List.copyOf(serverChannels);
+      }
+      for (Channel ch : listening) ch.config().setAutoRead(!pause);
+    }
+    if (pause) {
+      acceptPauses.increment();
+      if (acceptPauses.sum() == 1) {
+        LOG.log(
+            System.Logger.Level.INFO,
+            "connection limit reached ("
+                + settings.maxConnections()
+                + " open): not accepting until a connection closes; new connections wait in the"
+                + " kernel's accept queue (said once; lull_accept_pauses_total counts each time)");
+      }
+    }
+  }
+
+  /** How many times accepting paused at the connection limit. Any thread; cheap. */
+  public long acceptPauses() {
+    return acceptPauses.sum();
+  }
+
+  /** Whether accepting is paused at the connection limit now. */
+  public boolean acceptPaused() {
+    synchronized (acceptLock) {
+      return acceptPaused;
     }
   }
 

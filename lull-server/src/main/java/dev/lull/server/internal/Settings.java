@@ -23,4 +23,5 @@ public record Settings(
     boolean interruptOnCancel,
     Duration lameDuckIdleGrace,
     Context baseContext,
-    Scheduling scheduling) {}
+    Scheduling scheduling,
+    int maxConnections) {}

@@ -43,7 +43,8 @@ final class TestEngine implements AutoCloseable {
                 true,
                 Duration.ofMillis(500),
                 dev.lull.core.Context.background(),
-                dev.lull.server.Scheduling.EVENT_LOOP),
+                dev.lull.server.Scheduling.EVENT_LOOP,
+                0),
             dev.lull.core.ActivityTracker.builder().build());
     e.start();
     return new TestEngine(e);
