@@ -115,9 +115,9 @@ for c in CONNS:
                fnum(u, "%.1f us"), fx(ratio(u, lc)), fx(ratio(u, nc)), errors(s, c)))
 
 life_md = [
-    "| server | first response (median) | min-max (runs) | vs Lull | vs Netty + AOT | idle RSS | RSS after"
-    " load | SIGTERM-to-exit (idle) |",
-    "|---|---:|---:|---:|---:|---:|---:|---:|",
+    "| server | first response (median) | min-max (runs) | vs Lull | vs Netty + AOT | CPU by the first"
+    " response | idle RSS | RSS after load | SIGTERM-to-exit (idle) |",
+    "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
 ]
 lf, naf = cold_med("lull", "first_ms"), cold_med("netty-aot", "first_ms")
 for s in cold_servers:
@@ -126,12 +126,14 @@ for s in cold_servers:
     idle = cold_med(s, "idle_rss_kib")
     term = cold_med(s, "term_ms")
     load = rss_mib(s, "load") if s in SERVERS else None
+    # CPU time of the server's threads when its first response had arrived (older runs: none).
+    cpu = med(r.get("first_cpu_ms") for r in cold if r["server"] == s)
     life_md.append(
-        "| %s | %s | %s | %s | %s | %s | %s | %s |"
+        "| %s | %s | %s | %s | %s | %s | %s | %s | %s |"
         % (NAMES.get(s, s), fnum(f, "%.1f ms"),
            "—" if rg is None else "%.0f-%.0f ms (%d)" % rg, fx(ratio(f, lf)), fx(ratio(f, naf)),
-           fnum(idle / 1024 if idle is not None else None, "%.1f MiB"), fnum(load, "%.1f MiB"),
-           fnum(term, "%.1f ms")))
+           fnum(cpu, "%.0f ms"), fnum(idle / 1024 if idle is not None else None, "%.1f MiB"),
+           fnum(load, "%.1f MiB"), fnum(term, "%.1f ms")))
 
 # Issue 7's targets, each as Lull's ratio to the peer in this run.
 targets = []
