@@ -391,40 +391,33 @@ public final class Engine implements Drainable {
    * after the connection that reached the limit); the kernel keeps queueing connections.
    */
   private void updateAccepting() {
-    List<Channel> listening;
-    boolean pause;
+    boolean first;
     synchronized (acceptLock) {
-      pause = openConnections.get() >= settings.maxConnections();
+      boolean pause = openConnections.get() >= settings.maxConnections();
       if (pause == acceptPaused) return;
       acceptPaused = pause;
+      List<Channel> listening;
       synchronized (lock) {
         listening = List.copyOf(serverChannels);
       }
       for (Channel ch : listening) ch.config().setAutoRead(!pause);
-    }
-    if (pause) {
+      if (!pause) return;
       acceptPauses.increment();
-      if (acceptPauses.sum() == 1) {
-        LOG.log(
-            System.Logger.Level.INFO,
-            "connection limit reached ("
-                + settings.maxConnections()
-                + " open): not accepting until a connection closes; new connections wait in the"
-                + " kernel's accept queue (said once; lull_accept_pauses_total counts each time)");
-      }
+      first = acceptPauses.sum() == 1;
+    }
+    if (first) {
+      LOG.log(
+          System.Logger.Level.INFO,
+          "connection limit reached ("
+              + settings.maxConnections()
+              + " open): not accepting until a connection closes; new connections wait in the"
+              + " kernel's accept queue (said once; lull_accept_pauses_total counts each time)");
     }
   }
 
   /** How many times accepting paused at the connection limit. Any thread; cheap. */
   public long acceptPauses() {
     return acceptPauses.sum();
-  }
-
-  /** Whether accepting is paused at the connection limit now. */
-  public boolean acceptPaused() {
-    synchronized (acceptLock) {
-      return acceptPaused;
-    }
   }
 
   // ------------------------------------------------------------------ Drainable
