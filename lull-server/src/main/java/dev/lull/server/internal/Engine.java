@@ -374,13 +374,7 @@ public final class Engine implements Drainable {
   private final LongAdder acceptPauses = new LongAdder();
 
   private void connectionClosed() {
-    int open = openConnections.decrementAndGet();
-    if (open < settings.maxConnections()) {
-      synchronized (acceptLock) {
-        if (!acceptPaused) return;
-      }
-      updateAccepting();
-    }
+    if (openConnections.decrementAndGet() < settings.maxConnections()) updateAccepting();
   }
 
   /**
